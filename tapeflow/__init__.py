@@ -1,0 +1,60 @@
+"""tapeflow: the TensorFlow/Keras way of training neural networks, from first principles on NumPy.
+
+``import tapeflow as tf`` gives the tf-style namespace; ``tf.keras`` loads on first use so
+that importing tapeflow stays fast.
+
+>>> import tapeflow as tf
+>>> w = tf.Variable(2.0)
+>>> with tf.GradientTape() as tape:
+...     loss = (w * 3.0 - 1.0) ** 2
+>>> float(tape.gradient(loss, w))
+30.0
+"""
+from __future__ import annotations
+
+import importlib as _importlib
+
+from . import config, debug, math, nn, ops, random  # noqa: F401
+from .autodiff.custom import custom_gradient  # noqa: F401
+from .autodiff.tape import GradientTape  # noqa: F401
+from .autodiff.tensor import Tensor, TensorShape, Variable, constant, convert_to_tensor, is_tensor  # noqa: F401
+from .backend import (bool_ as bool, float16, float32, float64, int8, int16, int32, int64,  # noqa: F401
+                      string, uint8)
+from .function import function  # noqa: F401
+from .ops.array_ops import (argmax, argmin, broadcast_to, cast, clip_by_value, concat, cumsum,  # noqa: F401
+                            expand_dims, eye, fill, gather, identity, linspace, one_hot, ones, ones_like,
+                            pad, rank, reshape, reverse, shape, size, split, squeeze, stack, stop_gradient,
+                            tile, transpose, unstack, where, zeros, zeros_like)
+from .ops.array_ops import range  # noqa: F401,A004
+from .ops.clip_ops import clip_by_global_norm, clip_by_norm, global_norm  # noqa: F401
+from .ops.math_ops import (abs, add, add_n, cos, divide, equal, exp, greater, greater_equal, less,  # noqa: F401
+                           less_equal, log, logical_and, logical_not, logical_or, matmul, maximum,
+                           minimum, multiply, negative, not_equal, pow, sigmoid, sign, sin, sqrt, square,
+                           subtract, tanh, tensordot, truediv)
+from .ops.reduce_ops import (norm, reduce_all, reduce_any, reduce_logsumexp, reduce_max,  # noqa: F401
+                             reduce_mean, reduce_min, reduce_prod, reduce_std, reduce_sum, reduce_variance)
+
+__version__ = "0.1.0"
+newaxis = None
+
+_LAZY = {"keras": ".keras", "data": ".data", "image": ".image", "distribute": ".distribute",
+         "linalg": ".linalg"}
+
+
+def __getattr__(name):
+    if name in _LAZY:
+        mod = _importlib.import_module(_LAZY[name], __name__)
+        globals()[name] = mod
+        return mod
+    raise AttributeError(f"module 'tapeflow' has no attribute {name!r}")
+
+
+def executing_eagerly() -> bool:
+    """Always True: tapeflow runs every op eagerly."""
+    return True
+
+
+def print(*args, **kwargs):  # noqa: A001 - tf.print
+    import builtins
+    builtins.print(*[a.numpy() if isinstance(a, Tensor) else a for a in args],
+                   **{k: v for k, v in kwargs.items() if k in ("sep", "end", "file", "flush")})

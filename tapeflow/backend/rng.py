@@ -1,0 +1,32 @@
+"""Global random state: one seeded NumPy Generator, plus per-op-seed streams.
+
+``set_seed(s)`` makes every later draw repeatable. An op given its own ``seed`` draws from a
+stream keyed by (global seed, op seed, how many times that op seed was used), as TensorFlow
+does, so two calls with the same op seed differ but a rerun repeats them.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+_state = {"seed": None, "gen": np.random.default_rng(), "op_counts": {}}
+
+
+def set_seed(seed: int | None) -> None:
+    """Seed the global generator (``None`` returns to fresh entropy)."""
+    _state["seed"] = None if seed is None else int(seed)
+    _state["gen"] = np.random.default_rng(seed)
+    _state["op_counts"] = {}
+
+
+def get_seed() -> int | None:
+    return _state["seed"]
+
+
+def generator(seed: int | None = None) -> np.random.Generator:
+    """The generator a draw should use: the global one, or the stream for an op seed."""
+    if seed is None:
+        return _state["gen"]
+    count = _state["op_counts"].get(seed, 0)
+    _state["op_counts"][seed] = count + 1
+    base = _state["seed"] if _state["seed"] is not None else 87654321
+    return np.random.default_rng([base & 0xFFFFFFFF, int(seed) & 0xFFFFFFFF, count])

@@ -1,0 +1,17 @@
+"""``tf.nn``: activations, softmax/cross-entropy, dropout, moments, convolution and pooling."""
+from __future__ import annotations
+
+from .ops.math_ops import sigmoid, softplus, tanh  # noqa: F401
+from .ops.nn_ops import (bias_add, dropout, elu, embedding_lookup, gelu, l2_normalize,  # noqa: F401
+                         leaky_relu, log_softmax, moments, relu, relu6, selu, silu,
+                         sigmoid_cross_entropy_with_logits, softmax, softmax_cross_entropy_with_logits,
+                         softsign, sparse_softmax_cross_entropy_with_logits, swish)
+
+
+def __getattr__(name):
+    # Convolution and pooling live in ops.conv_ops; imported on first use.
+    from .ops import conv_ops
+    try:
+        return getattr(conv_ops, name)
+    except AttributeError:
+        raise AttributeError(f"module 'tapeflow.nn' has no attribute {name!r}") from None
