@@ -1,0 +1,5 @@
+"""compile / fit / evaluate / predict (placeholder until the trainer lands)."""
+
+
+class Trainer:
+    pass
