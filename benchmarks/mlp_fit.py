@@ -1,0 +1,112 @@
+"""MLP training speed: tapeflow ``fit`` vs a hand-fused NumPy loop, PyTorch eager and Keras.
+
+Run: ``python benchmarks/mlp_fit.py`` (one epoch of Fashion-MNIST per contender, median of
+``--repeat`` runs, all in this one process so the machine's state is shared). Prints seconds
+and ratios against PyTorch and against the NumPy loop, plus test accuracy.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(__file__))
+from _common import clean_blas_env, fashion_mnist_flat, median_time  # noqa: E402
+
+clean_blas_env()
+
+import numpy as np  # noqa: E402
+
+from numpy_mlp import accuracy, train_numpy  # noqa: E402
+
+
+def run_tapeflow(x, y, xt, yt, sizes, bs):
+    import tapeflow as tf
+    keras = tf.keras
+    layers = [keras.layers.Dense(sizes[1], activation="relu", input_shape=(sizes[0],))]
+    layers += [keras.layers.Dense(s, activation="relu") for s in sizes[2:-1]]
+    layers += [keras.layers.Dense(sizes[-1], activation="softmax")]
+    model = keras.Sequential(layers)
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    t, _ = median_time(lambda: model.fit(x, y, batch_size=bs, epochs=1, verbose=0), repeat=1)
+    acc = float((model.predict(xt, verbose=0, batch_size=1024).argmax(1) == yt).mean())
+    return t, acc
+
+
+def run_torch(x, y, xt, yt, sizes, bs):
+    import torch
+    torch.manual_seed(0)
+    mods = []
+    for k, (a, b) in enumerate(zip(sizes[:-1], sizes[1:])):
+        mods.append(torch.nn.Linear(a, b))
+        if k < len(sizes) - 2:
+            mods.append(torch.nn.ReLU())
+    net = torch.nn.Sequential(*mods)
+    opt = torch.optim.Adam(net.parameters(), lr=1e-3, eps=1e-7)
+    lossf = torch.nn.CrossEntropyLoss()
+    X, Y = torch.from_numpy(x), torch.from_numpy(y)
+
+    def epoch():
+        perm = torch.randperm(X.shape[0])
+        correct = 0
+        for s in range(0, X.shape[0], bs):
+            idx = perm[s:s + bs]
+            xb, yb = X[idx], Y[idx]
+            out = net(xb)
+            loss = lossf(out, yb)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            correct += int((out.argmax(1) == yb).sum())  # what fit's accuracy metric does
+        return correct
+
+    t, _ = median_time(epoch, repeat=1)
+    with torch.no_grad():
+        acc = float((net(torch.from_numpy(xt)).argmax(1).numpy() == yt).mean())
+    return t, acc
+
+
+def run_keras(x, y, xt, yt, sizes, bs):
+    try:
+        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+        import keras
+    except ImportError:
+        return None
+    layers = [keras.Input((sizes[0],))] + [keras.layers.Dense(s, activation="relu") for s in sizes[1:-1]]
+    model = keras.Sequential(layers + [keras.layers.Dense(sizes[-1], activation="softmax")])
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    model.fit(x[:bs * 4], y[:bs * 4], batch_size=bs, epochs=1, verbose=0)  # trace once, untimed
+    t, _ = median_time(lambda: model.fit(x, y, batch_size=bs, epochs=1, verbose=0), repeat=1)
+    acc = float((model.predict(xt, verbose=0).argmax(1) == yt).mean())
+    return t, acc
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--no-keras", action="store_true")
+    args = ap.parse_args()
+    x, y, xt, yt = fashion_mnist_flat()
+    for sizes, bs in (((784, 128, 10), 32), ((784, 256, 128, 10), 128)):
+        results = {}
+        contenders = [("numpy hand-fused", lambda: (median_time(lambda: train_numpy(x, y, sizes, bs), 1)[0], None)),
+                      ("tapeflow fit", lambda: run_tapeflow(x, y, xt, yt, sizes, bs)),
+                      ("pytorch eager", lambda: run_torch(x, y, xt, yt, sizes, bs))]
+        if not args.no_keras:
+            contenders.append(("keras fit", lambda: run_keras(x, y, xt, yt, sizes, bs)))
+        for _ in range(args.repeat):  # interleave contenders so drift hits all alike
+            for name, fn in contenders:
+                r = fn()
+                if r is not None:
+                    results.setdefault(name, []).append(r)
+        print(f"\nMLP {'-'.join(map(str, sizes))}, batch {bs}, Adam, 1 epoch of 60k (median of {args.repeat})")
+        print(f"{'contender':<20}{'seconds':>9}{'vs torch':>10}{'vs numpy':>10}{'test acc':>10}")
+        med = {k: float(np.median([t for t, _ in v])) for k, v in results.items()}
+        for k, v in results.items():
+            acc = v[-1][1]
+            print(f"{k:<20}{med[k]:>9.3f}{med[k] / med['pytorch eager']:>9.2f}x{med[k] / med['numpy hand-fused']:>9.2f}x"
+                  f"{'' if acc is None else f'{acc:>10.4f}'}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""The ``tapeflow`` command line."""

@@ -1,0 +1,554 @@
+"""Convolution and pooling, channels_last: forward (NumPy) and VJP (tapeflow ops) side by side.
+
+A convolution is im2col plus one matmul: a strided view lists every window of the padded
+input, it is copied once into a (positions, kh*kw*in) matrix and multiplied by the filter
+matrix. Grouped convolution (Keras ``groups``; depthwise) runs the same code with a leading
+group axis and one batched matmul.
+
+The three conv primitives are closed under differentiation, so every order of derivative
+works: ``conv2d(x, w)`` has VJPs ``conv2d_backprop_input(g, w)`` and
+``conv2d_backprop_filter(x, g)``, and those two have VJPs made of the same three.
+``max_pool2d_vjp`` / ``max_pool2d_select`` and ``avg_pool2d`` / ``avg_pool2d_vjp`` are adjoint
+pairs in the same way.
+"""
+from __future__ import annotations
+
+import numpy as np
+from numpy.lib.stride_tricks import as_strided
+
+from ..autodiff.tensor import Tensor, convert_to_tensor
+from . import array_ops as A
+from .registry import bind, defvjp, primitive
+
+
+def _f(x) -> Tensor:
+    return x if isinstance(x, Tensor) else convert_to_tensor(x, dtype_hint="float32")
+
+
+# -- argument parsing -----------------------------------------------------------------------
+def _spatial(value, nd: int, what: str, channels_first: bool) -> tuple:
+    """An int, or a list of 1, nd or nd + 2 ints (TF's strides/dilations/ksize forms) -> nd ints."""
+    if value is None:
+        return (1,) * nd
+    if isinstance(value, Tensor):
+        value = value._value.tolist()
+    vals = [int(value)] if isinstance(value, (int, np.integer)) else [int(v) for v in value]
+    if len(vals) == 1:
+        vals = vals * nd
+    elif len(vals) == nd + 2:
+        outer = (vals[0], vals[1]) if channels_first else (vals[0], vals[-1])
+        if outer != (1, 1):
+            raise ValueError(f"{what}: the batch and channel entries of {vals} must be 1")
+        vals = vals[2:] if channels_first else vals[1:-1]
+    elif len(vals) != nd:
+        raise ValueError(f"{what}: expected an int or a list of 1, {nd} or {nd + 2} ints, got {value!r}")
+    if any(v < 1 for v in vals):
+        raise ValueError(f"{what}: every entry must be >= 1, got {vals}")
+    return tuple(vals)
+
+
+def _pads(padding, in_sizes, k_eff, strides, channels_first=False) -> tuple:
+    """Per spatial dim (before, after) padding for 'VALID', 'SAME' or an explicit list."""
+    nd = len(in_sizes)
+    if isinstance(padding, str):
+        mode = padding.upper()
+        if mode == "VALID":
+            return ((0, 0),) * nd
+        if mode == "SAME":
+            out = []
+            for n, k, s in zip(in_sizes, k_eff, strides):
+                total = max((-(-n // s) - 1) * s + k - n, 0)
+                out.append((total // 2, total - total // 2))
+            return tuple(out)
+        raise ValueError(f"padding must be 'VALID', 'SAME' or a list of pairs, got {padding!r}")
+    pairs = [tuple(int(v) for v in p) for p in np.asarray(padding).reshape(-1, 2).tolist()]
+    if len(pairs) == nd + 2:
+        outer = pairs[:2] if channels_first else [pairs[0], pairs[-1]]
+        if any(p != (0, 0) for p in outer):
+            raise ValueError(f"padding: batch and channel padding must be 0, got {padding!r}")
+        pairs = pairs[2:] if channels_first else pairs[1:-1]
+    if len(pairs) != nd or any(v < 0 for p in pairs for v in p):
+        raise ValueError(f"padding: expected {nd} or {nd + 2} non-negative (before, after) pairs, got {padding!r}")
+    return tuple(pairs)
+
+
+def _out_size(n_padded: int, k: int, s: int, d: int) -> int:
+    return (n_padded - (k - 1) * d - 1) // s + 1
+
+
+# -- im2col helpers (NumPy) -----------------------------------------------------------------
+def _pad(x: np.ndarray, pads, value=0) -> np.ndarray:
+    if not any(pads[0]) and not any(pads[1]):
+        return x
+    return np.pad(x, ((0, 0), pads[0], pads[1], (0, 0)), constant_values=value)
+
+
+def _cols(xp, kh, kw, ho, wo, strides, dilations, groups) -> np.ndarray:
+    """(groups, n*ho*wo, kh*kw*cg): every window of the padded input, one row per position."""
+    n, _, _, c = xp.shape
+    cg = c // groups
+    sn, sh, sw, sc = xp.strides
+    win = as_strided(xp, (n, ho, wo, kh, kw, groups, cg),
+                     (sn, sh * strides[0], sw * strides[1], sh * dilations[0], sw * dilations[1], sc * cg, sc),
+                     writeable=False)
+    if groups == 1:
+        return win.reshape(1, n * ho * wo, kh * kw * cg)
+    return np.ascontiguousarray(win.transpose(5, 0, 1, 2, 3, 4, 6)).reshape(groups, n * ho * wo, kh * kw * cg)
+
+
+def _wmat(w: np.ndarray, groups: int) -> np.ndarray:
+    """Filters (kh, kw, cg, out) -> (groups, kh*kw*cg, out/groups)."""
+    kh, kw, cg, cout = w.shape
+    return w.reshape(kh * kw * cg, groups, cout // groups).transpose(1, 0, 2)
+
+
+def _wfrom(dw: np.ndarray, shape, groups: int) -> np.ndarray:
+    return dw.transpose(1, 0, 2).reshape(shape)
+
+
+def _gmat(g: np.ndarray, groups: int) -> np.ndarray:
+    """Output-shaped (n, ho, wo, out) -> (groups, n*ho*wo, out/groups)."""
+    n, ho, wo, cout = g.shape
+    return g.reshape(n * ho * wo, groups, cout // groups).transpose(1, 0, 2)
+
+
+def _tap_slice(i, j, ho, wo, strides, dilations):
+    r0, c0 = i * dilations[0], j * dilations[1]
+    return (slice(None), slice(r0, r0 + strides[0] * (ho - 1) + 1, strides[0]),
+            slice(c0, c0 + strides[1] * (wo - 1) + 1, strides[1]))
+
+
+def _conv_fwd(x, w, strides, dilations, pads, groups):
+    kh, kw, _, cout = w.shape
+    xp = _pad(x, pads)
+    ho = _out_size(xp.shape[1], kh, strides[0], dilations[0])
+    wo = _out_size(xp.shape[2], kw, strides[1], dilations[1])
+    out = np.matmul(_cols(xp, kh, kw, ho, wo, strides, dilations, groups), _wmat(w, groups))
+    if groups == 1:
+        return out.reshape(x.shape[0], ho, wo, cout)
+    return out.transpose(1, 0, 2).reshape(x.shape[0], ho, wo, cout)
+
+
+def _conv_input_fwd(g, w, input_shape, strides, dilations, pads, groups):
+    """d<conv2d(x, w), g>/dx: per kernel tap, one matmul of g with that tap's filter, added in place.
+
+    The loop runs over the kh*kw taps (not over positions); it never builds the full window
+    gradient matrix, which keeps memory traffic at that of one output-sized array per tap.
+    """
+    n, h, wd, c = input_shape
+    kh, kw, cg, cout = w.shape
+    _, ho, wo, _ = g.shape
+    gm = _gmat(g, groups)  # (G, M, out/G)
+    wm = w.reshape(kh, kw, cg, groups, cout // groups)
+    hp, wp = h + sum(pads[0]), wd + sum(pads[1])
+    dxp = np.zeros((n, hp, wp, c), dtype=np.result_type(g.dtype, w.dtype))
+    for i in range(kh):
+        for j in range(kw):
+            r = np.matmul(gm, wm[i, j].transpose(1, 2, 0))  # (G, M, cg)
+            r = r[0] if groups == 1 else r.transpose(1, 0, 2)
+            dxp[_tap_slice(i, j, ho, wo, strides, dilations)] += r.reshape(n, ho, wo, c)
+    if hp == h and wp == wd:
+        return dxp
+    return np.ascontiguousarray(dxp[:, pads[0][0]:pads[0][0] + h, pads[1][0]:pads[1][0] + wd])
+
+
+def _conv_filter_fwd(x, g, filter_shape, strides, dilations, pads, groups):
+    """d<conv2d(x, w), g>/dw: one (batched) matmul of the window matrix with g."""
+    kh, kw, _, _ = filter_shape
+    _, ho, wo, _ = g.shape
+    cols = _cols(_pad(x, pads), kh, kw, ho, wo, strides, dilations, groups)
+    dw = np.matmul(cols.transpose(0, 2, 1), _gmat(g, groups))
+    return _wfrom(dw, filter_shape, groups)
+
+
+_conv = primitive("conv2d", _conv_fwd)
+_conv_input = primitive("conv2d_backprop_input", _conv_input_fwd)
+_conv_filter = primitive("conv2d_backprop_filter", _conv_filter_fwd)
+
+
+defvjp(_conv,
+       lambda g, ans, x, w, **a: bind(_conv_input, g, w, input_shape=x._value.shape, **a),
+       lambda g, ans, x, w, **a: bind(_conv_filter, x, g, filter_shape=w._value.shape, **a))
+defvjp(_conv_input,
+       lambda h, ans, g, w, input_shape, **a: bind(_conv, h, w, **a),
+       lambda h, ans, g, w, input_shape, **a: bind(_conv_filter, h, g, filter_shape=w._value.shape, **a))
+defvjp(_conv_filter,
+       lambda h, ans, x, g, filter_shape, **a: bind(_conv_input, g, h, input_shape=x._value.shape, **a),
+       lambda h, ans, x, g, filter_shape, **a: bind(_conv, x, h, **a))
+
+
+# -- public convolutions --------------------------------------------------------------------
+def _same_dtype(x: Tensor, w: Tensor, op: str) -> None:
+    if x._value.dtype != w._value.dtype:
+        raise TypeError(f"{op}: input has dtype {x.dtype.name} but filters have dtype {w.dtype.name}; "
+                        f"cast one with tf.cast")
+
+
+def _conv2d_nhwc(x: Tensor, w: Tensor, strides, padding, dilations, op: str, channels_first=False) -> Tensor:
+    if x._value.ndim != 4 or w._value.ndim != 4:
+        raise ValueError(f"{op}: expected a rank-4 input and rank-4 filters (kh, kw, in, out), got shapes "
+                         f"{x._value.shape} and {w._value.shape}")
+    _same_dtype(x, w, op)
+    n, h, wd, c = x._value.shape
+    kh, kw, cg, cout = w._value.shape
+    if cg == 0 or c % cg or cout % (c // cg):
+        raise ValueError(f"{op}: input has {c} channels, filters expect {cg} per group and give {cout} outputs; "
+                         f"input channels must be a multiple of filters.shape[2] and out channels of the groups")
+    s = _spatial(strides, 2, f"{op} strides", channels_first)
+    d = _spatial(dilations, 2, f"{op} dilations", channels_first)
+    k_eff = ((kh - 1) * d[0] + 1, (kw - 1) * d[1] + 1)
+    pads = _pads(padding, (h, wd), k_eff, s, channels_first)
+    if h + sum(pads[0]) < k_eff[0] or wd + sum(pads[1]) < k_eff[1]:
+        raise ValueError(f"{op}: the (dilated) kernel {k_eff} is larger than the padded input "
+                         f"{(h + sum(pads[0]), wd + sum(pads[1]))} (input shape {x._value.shape})")
+    return bind(_conv, x, w, strides=s, dilations=d, pads=pads, groups=c // cg)
+
+
+def _to_nhwc(x: Tensor) -> Tensor:
+    return A.transpose(x, perm=(0, 2, 3, 1))
+
+
+def _to_nchw(x: Tensor) -> Tensor:
+    return A.transpose(x, perm=(0, 3, 1, 2))
+
+
+def _is_cf(data_format) -> bool:
+    if data_format is None:
+        return False
+    df = str(data_format).upper()
+    if df in ("NHWC", "NWC", "CHANNELS_LAST"):
+        return False
+    if df in ("NCHW", "NCW", "CHANNELS_FIRST"):
+        return True
+    raise ValueError(f"data_format must be 'NHWC'/'NWC' or 'NCHW'/'NCW', got {data_format!r}")
+
+
+def conv2d(input, filters, strides, padding, data_format="NHWC", dilations=None, name=None) -> Tensor:  # noqa: A002
+    """2-D convolution as ``tf.nn.conv2d`` (cross-correlation; filters (kh, kw, in, out)).
+
+    When the input has ``groups * filters.shape[2]`` channels the convolution is grouped
+    (Keras ``Conv2D(groups=...)``).
+
+    >>> import tapeflow as tf
+    >>> x = tf.ones((1, 4, 4, 1)); w = tf.ones((3, 3, 1, 2))
+    >>> tf.nn.conv2d(x, w, strides=1, padding="SAME").shape.as_list()
+    [1, 4, 4, 2]
+    """
+    x, w = _f(input), _f(filters)
+    cf = _is_cf(data_format)
+    if cf:
+        return _to_nchw(_conv2d_nhwc(_to_nhwc(x), w, strides, padding, dilations, "conv2d", True))
+    return _conv2d_nhwc(x, w, strides, padding, dilations, "conv2d")
+
+
+def conv1d(input, filters, stride, padding, data_format="NWC", dilations=None, name=None) -> Tensor:  # noqa: A002
+    """1-D convolution as ``tf.nn.conv1d`` (input (N, W, C), filters (kw, in, out)).
+
+    >>> import tapeflow as tf
+    >>> tf.nn.conv1d(tf.ones((2, 5, 3)), tf.ones((2, 3, 4)), stride=1, padding="VALID").shape.as_list()
+    [2, 4, 4]
+    """
+    x, w = _f(input), _f(filters)
+    if x._value.ndim != 3 or w._value.ndim != 3:
+        raise ValueError(f"conv1d: expected a rank-3 input and rank-3 filters (kw, in, out), got shapes "
+                         f"{x._value.shape} and {w._value.shape}")
+    cf = _is_cf(data_format)
+    if cf:
+        x = A.transpose(x, perm=(0, 2, 1))
+    s = _spatial(stride, 1, "conv1d stride", cf)
+    d = _spatial(dilations, 1, "conv1d dilations", cf)
+    if not isinstance(padding, str):
+        padding = [(0, 0)] + list(_pads(padding, (x._value.shape[1],), (1,), (1,), cf))
+    out = _conv2d_nhwc(A.expand_dims(x, 1), A.expand_dims(w, 0), (1,) + s, padding, (1,) + d, "conv1d")
+    out = A.squeeze(out, axis=1)
+    return A.transpose(out, perm=(0, 2, 1)) if cf else out
+
+
+def depthwise_conv2d(input, filter, strides, padding, data_format=None, dilations=None, name=None) -> Tensor:  # noqa: A002
+    """Depthwise convolution as ``tf.nn.depthwise_conv2d``: filter (kh, kw, in, multiplier).
+
+    Output channel ``k * multiplier + q`` convolves input channel k with ``filter[:, :, k, q]``.
+
+    >>> import tapeflow as tf
+    >>> tf.nn.depthwise_conv2d(tf.ones((1, 5, 5, 3)), tf.ones((3, 3, 3, 2)), [1, 1, 1, 1], "VALID").shape.as_list()
+    [1, 3, 3, 6]
+    """
+    x, w = _f(input), _f(filter)
+    if w._value.ndim != 4 or x._value.ndim != 4:
+        raise ValueError(f"depthwise_conv2d: expected rank-4 input and filter (kh, kw, in, multiplier), got shapes "
+                         f"{x._value.shape} and {w._value.shape}")
+    cf = _is_cf(data_format)
+    c = x._value.shape[1 if cf else 3]
+    kh, kw, cin, mult = w._value.shape
+    if cin != c:
+        raise ValueError(f"depthwise_conv2d: input has {c} channels but filter.shape[2] is {cin}")
+    wg = A.reshape(w, (kh, kw, 1, cin * mult))
+    if cf:
+        return _to_nchw(_conv2d_nhwc(_to_nhwc(x), wg, strides, padding, dilations, "depthwise_conv2d", True))
+    return _conv2d_nhwc(x, wg, strides, padding, dilations, "depthwise_conv2d")
+
+
+def separable_conv2d(input, depthwise_filter, pointwise_filter, strides, padding, data_format=None,  # noqa: A002
+                     dilations=None, name=None) -> Tensor:
+    """Depthwise convolution followed by a 1x1 convolution, as ``tf.nn.separable_conv2d``."""
+    y = depthwise_conv2d(input, depthwise_filter, strides, padding, data_format, dilations)
+    return conv2d(y, pointwise_filter, 1, "VALID", data_format="NCHW" if _is_cf(data_format) else "NHWC")
+
+
+def conv2d_transpose(input, filters, output_shape, strides, padding="SAME", data_format="NHWC",  # noqa: A002
+                     dilations=None, name=None) -> Tensor:
+    """Transposed convolution as ``tf.nn.conv2d_transpose``: filters (kh, kw, out, in).
+
+    It is the gradient of ``conv2d(·, filters)`` with respect to its input, for an input of
+    ``output_shape``.
+
+    >>> import tapeflow as tf
+    >>> y = tf.nn.conv2d_transpose(tf.ones((1, 3, 3, 2)), tf.ones((3, 3, 4, 2)), [1, 6, 6, 4], 2, "SAME")
+    >>> y.shape.as_list()
+    [1, 6, 6, 4]
+    """
+    x, w = _f(input), _f(filters)
+    cf = _is_cf(data_format)
+    if cf:
+        x = _to_nhwc(x)
+    if x._value.ndim != 4 or w._value.ndim != 4:
+        raise ValueError(f"conv2d_transpose: expected rank-4 input and filters (kh, kw, out, in), got shapes "
+                         f"{x._value.shape} and {w._value.shape}")
+    _same_dtype(x, w, "conv2d_transpose")
+    if isinstance(output_shape, Tensor):
+        output_shape = output_shape._value.tolist()
+    oshape = [int(v) for v in output_shape]
+    if len(oshape) != 4:
+        raise ValueError(f"conv2d_transpose: output_shape must have 4 entries, got {output_shape!r}")
+    if cf:
+        oshape = [oshape[0], oshape[2], oshape[3], oshape[1]]
+    kh, kw, cout, cin = w._value.shape
+    n, h, wd, c = x._value.shape
+    if c != cin or oshape[3] != cout or oshape[0] != n:
+        raise ValueError(f"conv2d_transpose: input {x._value.shape}, filters {w._value.shape} (kh, kw, out, in) and "
+                         f"output_shape {oshape} disagree on batch or channels")
+    s = _spatial(strides, 2, "conv2d_transpose strides", cf)
+    d = _spatial(dilations, 2, "conv2d_transpose dilations", cf)
+    k_eff = ((kh - 1) * d[0] + 1, (kw - 1) * d[1] + 1)
+    pads = _pads(padding, tuple(oshape[1:3]), k_eff, s, cf)
+    implied = tuple(_out_size(oshape[1 + i] + sum(pads[i]), k_eff[i], s[i], 1) for i in range(2))
+    if implied != (h, wd):
+        raise ValueError(f"conv2d_transpose: output_shape {oshape} with strides {s} and padding {padding!r} maps back "
+                         f"to spatial size {implied}, but the input has {(h, wd)}")
+    out = bind(_conv_input, x, w, input_shape=tuple(oshape), strides=s, dilations=d, pads=pads, groups=1)
+    return _to_nchw(out) if cf else out
+
+
+def conv1d_transpose(input, filters, output_shape, strides, padding="SAME", data_format="NWC",  # noqa: A002
+                     dilations=None, name=None) -> Tensor:
+    """Transposed 1-D convolution as ``tf.nn.conv1d_transpose``: filters (kw, out, in)."""
+    x, w = _f(input), _f(filters)
+    cf = _is_cf(data_format)
+    if cf:
+        x = A.transpose(x, perm=(0, 2, 1))
+    oshape = [int(v) for v in (output_shape._value.tolist() if isinstance(output_shape, Tensor) else output_shape)]
+    if cf:
+        oshape = [oshape[0], oshape[2], oshape[1]]
+    s = _spatial(strides, 1, "conv1d_transpose strides", cf)
+    d = _spatial(dilations, 1, "conv1d_transpose dilations", cf)
+    out = conv2d_transpose(A.expand_dims(x, 1), A.expand_dims(w, 0), [oshape[0], 1, oshape[1], oshape[2]],
+                           (1,) + s, padding, dilations=(1,) + d)
+    out = A.squeeze(out, axis=1)
+    return A.transpose(out, perm=(0, 2, 1)) if cf else out
+
+
+def convolution(input, filters, strides=None, padding="VALID", data_format=None, dilations=None,  # noqa: A002
+                name=None) -> Tensor:
+    """``tf.nn.convolution``: conv1d or conv2d by the input's rank."""
+    rank = _f(input)._value.ndim
+    if rank == 3:
+        return conv1d(input, filters, 1 if strides is None else strides, padding, data_format or "NWC", dilations)
+    if rank == 4:
+        return conv2d(input, filters, 1 if strides is None else strides, padding, data_format or "NHWC", dilations)
+    raise ValueError(f"convolution: only rank-3 and rank-4 inputs are supported, got rank {rank}")
+
+
+# -- pooling --------------------------------------------------------------------------------
+def _lowest(dtype):
+    return -np.inf if dtype.kind == "f" else np.iinfo(dtype).min
+
+
+def _pool_out(shape, ksize, strides, pads):
+    return tuple(_out_size(shape[1 + i] + sum(pads[i]), ksize[i], strides[i], 1) for i in range(2))
+
+
+def _argmax_taps(xp, ksize, strides, ho, wo):
+    """Max over each window and the index (i * kw + j) of its first maximum."""
+    best = xp[_tap_slice(0, 0, ho, wo, strides, (1, 1))].copy()
+    idx = np.zeros(best.shape, dtype=np.int32)
+    t = 0
+    for i in range(ksize[0]):
+        for j in range(ksize[1]):
+            if t:
+                v = xp[_tap_slice(i, j, ho, wo, strides, (1, 1))]
+                m = v > best
+                np.copyto(best, v, where=m)
+                idx[m] = t
+            t += 1
+    return best, idx
+
+
+def _max_pool_fwd(x, ksize, strides, pads):
+    ho, wo = _pool_out(x.shape, ksize, strides, pads)
+    return _argmax_taps(_pad(x, pads, _lowest(x.dtype)), ksize, strides, ho, wo)[0]
+
+
+def _max_pool_vjp_fwd(g, x, ksize, strides, pads):
+    """Route each window's gradient to its first maximum."""
+    ho, wo = g.shape[1:3]
+    _, idx = _argmax_taps(_pad(x, pads, _lowest(x.dtype)), ksize, strides, ho, wo)
+    n, h, wd, c = x.shape
+    dxp = np.zeros((n, h + sum(pads[0]), wd + sum(pads[1]), c), dtype=g.dtype)
+    t = 0
+    for i in range(ksize[0]):
+        for j in range(ksize[1]):
+            dxp[_tap_slice(i, j, ho, wo, strides, (1, 1))] += np.where(idx == t, g, 0)
+            t += 1
+    return np.ascontiguousarray(dxp[:, pads[0][0]:pads[0][0] + h, pads[1][0]:pads[1][0] + wd])
+
+
+def _max_pool_select_fwd(h, x, ksize, strides, pads):
+    """For each window of x, the entry of h at the window's first maximum (adjoint of the VJP)."""
+    ho, wo = _pool_out(x.shape, ksize, strides, pads)
+    _, idx = _argmax_taps(_pad(x, pads, _lowest(x.dtype)), ksize, strides, ho, wo)
+    hp = _pad(h, pads)
+    out = np.zeros(idx.shape, dtype=h.dtype)
+    t = 0
+    for i in range(ksize[0]):
+        for j in range(ksize[1]):
+            np.copyto(out, hp[_tap_slice(i, j, ho, wo, strides, (1, 1))], where=idx == t)
+            t += 1
+    return out
+
+
+_max_pool = primitive("max_pool2d", _max_pool_fwd)
+_max_pool_vjp = primitive("max_pool2d_vjp", _max_pool_vjp_fwd)
+_max_pool_select = primitive("max_pool2d_select", _max_pool_select_fwd)
+defvjp(_max_pool, lambda g, ans, x, **a: bind(_max_pool_vjp, g, x, **a))
+defvjp(_max_pool_vjp, lambda h, ans, g, x, **a: bind(_max_pool_select, h, x, **a), None)
+defvjp(_max_pool_select, lambda g, ans, h, x, **a: bind(_max_pool_vjp, g, x, **a), None)
+
+
+def _valid_counts(n, k, s, pad, out):
+    """How many of each window's k taps fall inside the unpadded length n."""
+    starts = np.arange(out) * s - pad[0]
+    return np.clip(np.minimum(starts + k, n) - np.maximum(starts, 0), 1, None)
+
+
+def _avg_counts(shape, ksize, strides, pads, ho, wo, dtype):
+    ch = _valid_counts(shape[1], ksize[0], strides[0], pads[0], ho)
+    cw = _valid_counts(shape[2], ksize[1], strides[1], pads[1], wo)
+    return (ch[:, None] * cw[None, :]).astype(dtype)[None, :, :, None]
+
+
+def _avg_pool_fwd(x, ksize, strides, pads):
+    ho, wo = _pool_out(x.shape, ksize, strides, pads)
+    xp = _pad(x, pads)
+    out = xp[_tap_slice(0, 0, ho, wo, strides, (1, 1))].copy()
+    for i in range(ksize[0]):
+        for j in range(ksize[1]):
+            if i or j:
+                out += xp[_tap_slice(i, j, ho, wo, strides, (1, 1))]
+    out /= _avg_counts(x.shape, ksize, strides, pads, ho, wo, x.dtype)
+    return out
+
+
+def _avg_pool_vjp_fwd(g, input_shape, ksize, strides, pads):
+    n, h, wd, c = input_shape
+    ho, wo = g.shape[1:3]
+    gs = g / _avg_counts(input_shape, ksize, strides, pads, ho, wo, g.dtype)
+    dxp = np.zeros((n, h + sum(pads[0]), wd + sum(pads[1]), c), dtype=g.dtype)
+    for i in range(ksize[0]):
+        for j in range(ksize[1]):
+            dxp[_tap_slice(i, j, ho, wo, strides, (1, 1))] += gs
+    return np.ascontiguousarray(dxp[:, pads[0][0]:pads[0][0] + h, pads[1][0]:pads[1][0] + wd])
+
+
+_avg_pool = primitive("avg_pool2d", _avg_pool_fwd)
+_avg_pool_vjp = primitive("avg_pool2d_vjp", _avg_pool_vjp_fwd)
+defvjp(_avg_pool, lambda g, ans, x, **a: bind(_avg_pool_vjp, g, input_shape=x._value.shape, **a))
+defvjp(_avg_pool_vjp, lambda h, ans, g, input_shape, **a: bind(_avg_pool, h, **a))
+
+
+def _pool2d(prim, input, ksize, strides, padding, data_format, op):  # noqa: A002
+    x = _f(input)
+    if x._value.ndim != 4:
+        raise ValueError(f"{op}: expected a rank-4 input, got shape {x._value.shape}")
+    cf = _is_cf(data_format)
+    if cf:
+        x = _to_nhwc(x)
+    k = _spatial(ksize, 2, f"{op} ksize", cf)
+    s = _spatial(strides, 2, f"{op} strides", cf)
+    pads = _pads(padding, x._value.shape[1:3], k, s, cf)
+    if any(x._value.shape[1 + i] + sum(pads[i]) < k[i] for i in range(2)):
+        raise ValueError(f"{op}: pool size {k} is larger than the padded input {x._value.shape} "
+                         f"(padding {padding!r})")
+    out = bind(prim, x, ksize=k, strides=s, pads=pads)
+    return _to_nchw(out) if cf else out
+
+
+def max_pool2d(input, ksize, strides, padding, data_format="NHWC", name=None) -> Tensor:  # noqa: A002
+    """2-D max pooling as ``tf.nn.max_pool2d``; the gradient goes to each window's first maximum.
+
+    >>> import tapeflow as tf
+    >>> tf.nn.max_pool2d(tf.reshape(tf.range(16.0), (1, 4, 4, 1)), 2, 2, "VALID").numpy().ravel().tolist()
+    [5.0, 7.0, 13.0, 15.0]
+    """
+    return _pool2d(_max_pool, input, ksize, strides, padding, data_format, "max_pool2d")
+
+
+def avg_pool2d(input, ksize, strides, padding, data_format="NHWC", name=None) -> Tensor:  # noqa: A002
+    """2-D average pooling as ``tf.nn.avg_pool2d``; 'SAME' divides by the count of non-pad entries.
+
+    >>> import tapeflow as tf
+    >>> tf.nn.avg_pool2d(tf.ones((1, 3, 3, 1)), 2, 2, "SAME").numpy().ravel().tolist()
+    [1.0, 1.0, 1.0, 1.0]
+    """
+    return _pool2d(_avg_pool, input, ksize, strides, padding, data_format, "avg_pool2d")
+
+
+def _pool1d(fn2d, input, ksize, strides, padding, data_format, op):  # noqa: A002
+    x = _f(input)
+    if x._value.ndim != 3:
+        raise ValueError(f"{op}: expected a rank-3 input (N, W, C), got shape {x._value.shape}")
+    cf = _is_cf(data_format)
+    if cf:
+        x = A.transpose(x, perm=(0, 2, 1))
+    k = _spatial(ksize, 1, f"{op} ksize", cf)
+    s = _spatial(strides, 1, f"{op} strides", cf)
+    if not isinstance(padding, str):
+        padding = [(0, 0)] + list(_pads(padding, (x._value.shape[1],), k, s, cf))
+    out = A.squeeze(fn2d(A.expand_dims(x, 1), (1,) + k, (1,) + s, padding), axis=1)
+    return A.transpose(out, perm=(0, 2, 1)) if cf else out
+
+
+def max_pool1d(input, ksize, strides, padding, data_format="NWC", name=None) -> Tensor:  # noqa: A002
+    """1-D max pooling as ``tf.nn.max_pool1d`` (input (N, W, C))."""
+    return _pool1d(max_pool2d, input, ksize, strides, padding, data_format, "max_pool1d")
+
+
+def avg_pool1d(input, ksize, strides, padding, data_format="NWC", name=None) -> Tensor:  # noqa: A002
+    """1-D average pooling as ``tf.nn.avg_pool1d`` (input (N, W, C))."""
+    return _pool1d(avg_pool2d, input, ksize, strides, padding, data_format, "avg_pool1d")
+
+
+def _by_rank(fn1d, fn2d, op):
+    def pool(input, ksize, strides, padding, data_format=None, name=None):  # noqa: A002
+        rank = _f(input)._value.ndim
+        if rank == 3:
+            return fn1d(input, ksize, strides, padding, data_format or "NWC")
+        if rank == 4:
+            return fn2d(input, ksize, strides, padding, data_format or "NHWC")
+        raise ValueError(f"{op}: only rank-3 and rank-4 inputs are supported, got rank {rank}")
+    pool.__name__ = op
+    pool.__doc__ = f"``tf.nn.{op}``: the 1-D or 2-D pool by the input's rank."
+    return pool
+
+
+max_pool = _by_rank(max_pool1d, max_pool2d, "max_pool")
+avg_pool = _by_rank(avg_pool1d, avg_pool2d, "avg_pool")
