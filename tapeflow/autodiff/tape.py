@@ -27,14 +27,19 @@ class Primitive:
 
     ``vjps[i](g, ans, *inputs, **attrs)`` returns the gradient for input ``i`` as a Tensor
     (or None); ``g``, ``ans`` and ``inputs`` are Tensors so that VJPs are differentiable.
+
+    A hot primitive may also carry ``fast[i]``: the same VJP on raw NumPy arrays. The tape uses
+    it when no outer tape is recording (plain first-order gradients, the training hot path),
+    and the Tensor VJPs otherwise; a test checks that the two agree.
     """
 
-    __slots__ = ("name", "forward", "vjps")
+    __slots__ = ("name", "forward", "vjps", "fast")
 
     def __init__(self, name: str, forward, vjps=()):
         self.name = name
         self.forward = forward
         self.vjps = tuple(vjps)
+        self.fast = None
 
     def __repr__(self) -> str:
         return f"Primitive({self.name})"
@@ -78,6 +83,16 @@ def apply(prim: Primitive, args: tuple, attrs: dict) -> Tensor:
                 tape._nodes.append(_Node(prim, args, out, attrs, mask))
                 watched[id(out)] = out
     return out
+
+
+_FORCE_TENSOR_VJPS = False  # tests flip this to compare the array and Tensor backward paths
+
+
+def _sum_to_array(g: np.ndarray, shape: tuple) -> np.ndarray:
+    lead = g.ndim - len(shape)
+    axes = tuple(range(lead)) + tuple(i + lead for i, s in enumerate(shape) if s == 1 and g.shape[i + lead] != 1)
+    out = g.sum(axis=axes, keepdims=True) if axes else g
+    return out.reshape(shape)
 
 
 def _unbroadcast(g: Tensor, shape: tuple) -> Tensor:
@@ -208,27 +223,67 @@ class GradientTape:
             g = array_ops.ones_like(t) if seed is None else _as_tensor_like(seed, t)
             prev = grads.get(id(t))
             grads[id(t)] = g if prev is None else math_ops.add(prev, g)
-        paused = _Paused([self])
-        with paused:
-            for n in reversed(nodes):
-                oid = id(n.out)
-                g = grads.get(oid)
-                if g is None:
-                    continue
-                if oid not in src_ids:
-                    del grads[oid]
-                for i, (a, m) in enumerate(zip(n.inputs, n.mask)):
-                    if not m or id(a) not in live:
-                        continue
-                    gi = n.prim.vjps[i](g, n.out, *n.inputs, **n.attrs)
-                    if gi is None:
-                        continue
-                    gi = _unbroadcast(gi, a._value.shape)
-                    if gi._value.dtype != a._value.dtype:
-                        gi = array_ops.cast(gi, a._value.dtype)
-                    prev = grads.get(id(a))
-                    grads[id(a)] = gi if prev is None else math_ops.add(prev, gi)
+        with _Paused([self]):
+            if _recording or _FORCE_TENSOR_VJPS:
+                self._walk_tensors(nodes, grads, src_ids, live)
+            else:
+                self._walk_arrays(nodes, grads, src_ids, live)
         return [grads.get(id(s)) if id(s) in src_ids else None for s in sources]
+
+    @staticmethod
+    def _walk_tensors(nodes, grads, src_ids, live):
+        """Backward walk with Tensor VJPs: an outer tape records it (higher-order gradients)."""
+        from ..ops import array_ops, math_ops
+        for n in reversed(nodes):
+            oid = id(n.out)
+            g = grads.get(oid)
+            if g is None:
+                continue
+            if oid not in src_ids:
+                del grads[oid]
+            for i, (a, m) in enumerate(zip(n.inputs, n.mask)):
+                if not m or id(a) not in live:
+                    continue
+                gi = n.prim.vjps[i](g, n.out, *n.inputs, **n.attrs)
+                if gi is None:
+                    continue
+                gi = _unbroadcast(gi, a._value.shape)
+                if gi._value.dtype != a._value.dtype:
+                    gi = array_ops.cast(gi, a._value.dtype)
+                prev = grads.get(id(a))
+                grads[id(a)] = gi if prev is None else math_ops.add(prev, gi)
+
+    @staticmethod
+    def _walk_arrays(nodes, grads, src_ids, live):
+        """First-order backward walk on NumPy arrays (nothing records it): the fast path."""
+        arr = {k: v._value for k, v in grads.items()}
+        for n in reversed(nodes):
+            oid = id(n.out)
+            g = arr.get(oid)
+            if g is None:
+                continue
+            if oid not in src_ids:
+                del arr[oid]
+            fast = n.prim.fast
+            for i, (a, m) in enumerate(zip(n.inputs, n.mask)):
+                if not m or id(a) not in live:
+                    continue
+                if fast is not None and fast[i] is not None:
+                    gi = fast[i](g, n.out._value, *[x._value for x in n.inputs], **n.attrs)
+                else:
+                    gt = n.prim.vjps[i](Tensor._wrap(g), n.out, *n.inputs, **n.attrs)
+                    if gt is None:
+                        continue
+                    gi = gt._value
+                av = a._value
+                if gi.shape != av.shape:
+                    gi = _sum_to_array(gi, av.shape)
+                if gi.dtype != av.dtype:
+                    gi = gi.astype(av.dtype)
+                prev = arr.get(id(a))
+                arr[id(a)] = gi if prev is None else prev + gi
+        grads.clear()
+        grads.update({k: Tensor._wrap(v) for k, v in arr.items() if k in src_ids})
 
     def jacobian(self, target, sources, unconnected_gradients="none", parallel_iterations=None,
                  experimental_use_pfor=True):

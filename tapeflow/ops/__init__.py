@@ -4,6 +4,9 @@ from __future__ import annotations
 from ..autodiff.tensor import Tensor
 from . import array_ops, clip_ops, math_ops, nn_ops, reduce_ops  # noqa: F401 - registers primitives
 from .registry import REGISTRY  # noqa: F401
+from . import fast_vjps as _fast_vjps
+
+_fast_vjps.install()
 
 
 def _rev(fn):
