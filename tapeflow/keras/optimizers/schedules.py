@@ -68,7 +68,7 @@ class LearningRateSchedule:
     ...     def get_config(self):
     ...         return {}
     >>> opt = tf.keras.optimizers.SGD(learning_rate=Halving())
-    >>> float(opt.learning_rate)
+    >>> round(float(opt.learning_rate), 6)
     0.1
     """
 

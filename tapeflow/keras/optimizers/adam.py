@@ -1,0 +1,77 @@
+"""Adam (and AMSGrad), as ``keras.optimizers.Adam``."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .base import Optimizer
+
+
+class Adam(Optimizer):
+    """Adam: ``m += (g - m)(1 - beta_1)``, ``v += (g^2 - v)(1 - beta_2)``,
+    ``w -= lr * sqrt(1 - beta_2^t) / (1 - beta_1^t) * m / (sqrt(v) + epsilon)``.
+
+    Keras puts the bias correction on the learning rate, so ``epsilon`` (default 1e-7) is the
+    "epsilon hat" of the paper. ``amsgrad=True`` divides by the running maximum of ``v``.
+
+    >>> import tapeflow as tf
+    >>> w = tf.Variable([1.0, 2.0])
+    >>> opt = tf.keras.optimizers.Adam(learning_rate=0.5)
+    >>> _ = opt.apply_gradients([(tf.constant([1.0, 6.0]), w)])
+    >>> [round(x, 4) for x in w.numpy().tolist()]
+    [0.5, 1.5]
+    """
+
+    def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7, amsgrad=False,
+                 weight_decay=None, clipnorm=None, clipvalue=None, global_clipnorm=None, use_ema=False,
+                 ema_momentum=0.99, ema_overwrite_frequency=None, loss_scale_factor=None,
+                 gradient_accumulation_steps=None, name="adam", **kwargs):
+        super().__init__(learning_rate=learning_rate, name=name, weight_decay=weight_decay, clipnorm=clipnorm,
+                         clipvalue=clipvalue, global_clipnorm=global_clipnorm, use_ema=use_ema,
+                         ema_momentum=ema_momentum, ema_overwrite_frequency=ema_overwrite_frequency,
+                         loss_scale_factor=loss_scale_factor,
+                         gradient_accumulation_steps=gradient_accumulation_steps, **kwargs)
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
+        self.epsilon = epsilon
+        self.amsgrad = amsgrad
+
+    def build(self, var_list):
+        if self.built:
+            return
+        super().build(var_list)
+        self._momentums = self.add_optimizer_variables(var_list, "momentum")
+        self._velocities = self.add_optimizer_variables(var_list, "velocity")
+        if self.amsgrad:
+            self._velocity_hats = self.add_optimizer_variables(var_list, "velocity_hat")
+
+    def _prepare_step(self, learning_rate):
+        t = self._step_count() + 1
+        self._alpha = learning_rate * math.sqrt(1.0 - self.beta_2 ** t) / (1.0 - self.beta_1 ** t)
+
+    def update_step(self, gradient, variable, learning_rate):
+        i = self._trainable_variables_indices[id(variable)]
+        m, v, tmp = self._momentums[i]._value, self._velocities[i]._value, self._tmp[i]
+        np.subtract(gradient, m, out=tmp)
+        tmp *= 1.0 - self.beta_1
+        m += tmp
+        np.multiply(gradient, gradient, out=tmp)
+        tmp -= v
+        tmp *= 1.0 - self.beta_2
+        v += tmp
+        if self.amsgrad:
+            v_hat = self._velocity_hats[i]._value
+            np.maximum(v_hat, v, out=v_hat)
+            v = v_hat
+        np.sqrt(v, out=tmp)
+        tmp += self.epsilon
+        np.divide(m, tmp, out=tmp)
+        tmp *= self._alpha
+        variable._value -= tmp
+
+    def get_config(self):
+        config = super().get_config()
+        config.update({"beta_1": self.beta_1, "beta_2": self.beta_2, "epsilon": self.epsilon,
+                       "amsgrad": self.amsgrad})
+        return config

@@ -1,0 +1,61 @@
+"""Adamax, as ``keras.optimizers.Adamax``."""
+from __future__ import annotations
+
+import numpy as np
+
+from .base import Optimizer
+
+
+class Adamax(Optimizer):
+    """Adamax (Adam with the infinity norm): ``m += (g - m)(1 - beta_1)``; ``u = max(beta_2 u, |g|)``;
+    ``w -= lr m / ((1 - beta_1^t)(u + epsilon))``.
+
+    >>> import tapeflow as tf
+    >>> w = tf.Variable([1.0, 2.0])
+    >>> opt = tf.keras.optimizers.Adamax(learning_rate=0.5)
+    >>> _ = opt.apply_gradients([(tf.constant([1.0, 6.0]), w)])
+    >>> [round(x, 4) for x in w.numpy().tolist()]
+    [0.5, 1.5]
+    """
+
+    def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7, weight_decay=None,
+                 clipnorm=None, clipvalue=None, global_clipnorm=None, use_ema=False, ema_momentum=0.99,
+                 ema_overwrite_frequency=None, loss_scale_factor=None, gradient_accumulation_steps=None,
+                 name="adamax", **kwargs):
+        super().__init__(learning_rate=learning_rate, name=name, weight_decay=weight_decay, clipnorm=clipnorm,
+                         clipvalue=clipvalue, global_clipnorm=global_clipnorm, use_ema=use_ema,
+                         ema_momentum=ema_momentum, ema_overwrite_frequency=ema_overwrite_frequency,
+                         loss_scale_factor=loss_scale_factor,
+                         gradient_accumulation_steps=gradient_accumulation_steps, **kwargs)
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
+        self.epsilon = epsilon
+
+    def build(self, var_list):
+        if self.built:
+            return
+        super().build(var_list)
+        self._m, self._u = self.add_optimizer_variables(var_list, ["momentum", "norm"])
+
+    def _prepare_step(self, learning_rate):
+        self._bias = 1.0 - self.beta_1 ** (self._step_count() + 1)
+
+    def update_step(self, gradient, variable, learning_rate):
+        i = self._trainable_variables_indices[id(variable)]
+        m, u, tmp = self._m[i]._value, self._u[i]._value, self._tmp[i]
+        np.subtract(gradient, m, out=tmp)
+        tmp *= 1.0 - self.beta_1
+        m += tmp
+        u *= self.beta_2
+        np.abs(gradient, out=tmp)
+        np.maximum(u, tmp, out=u)
+        np.add(u, self.epsilon, out=tmp)
+        tmp *= self._bias
+        np.divide(m, tmp, out=tmp)
+        tmp *= learning_rate
+        variable._value -= tmp
+
+    def get_config(self):
+        config = super().get_config()
+        config.update({"beta_1": self.beta_1, "beta_2": self.beta_2, "epsilon": self.epsilon})
+        return config

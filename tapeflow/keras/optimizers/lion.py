@@ -1,0 +1,59 @@
+"""Lion, as ``keras.optimizers.Lion``."""
+from __future__ import annotations
+
+import numpy as np
+
+from .base import Optimizer
+
+
+class Lion(Optimizer):
+    """Lion (Chen et al., 2023): ``w -= lr * sign(beta_1 m + (1 - beta_1) g)``; then
+    ``m = beta_2 m + (1 - beta_2) g``.
+
+    >>> import tapeflow as tf
+    >>> w = tf.Variable([1.0, 2.0])
+    >>> opt = tf.keras.optimizers.Lion(learning_rate=0.5)
+    >>> _ = opt.apply_gradients([(tf.constant([1.0, -6.0]), w)])
+    >>> w.numpy().tolist()
+    [0.5, 2.5]
+    """
+
+    def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.99, weight_decay=None, clipnorm=None,
+                 clipvalue=None, global_clipnorm=None, use_ema=False, ema_momentum=0.99,
+                 ema_overwrite_frequency=None, loss_scale_factor=None, gradient_accumulation_steps=None,
+                 name="lion", **kwargs):
+        super().__init__(learning_rate=learning_rate, name=name, weight_decay=weight_decay, clipnorm=clipnorm,
+                         clipvalue=clipvalue, global_clipnorm=global_clipnorm, use_ema=use_ema,
+                         ema_momentum=ema_momentum, ema_overwrite_frequency=ema_overwrite_frequency,
+                         loss_scale_factor=loss_scale_factor,
+                         gradient_accumulation_steps=gradient_accumulation_steps, **kwargs)
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
+        if beta_1 <= 0 or beta_1 > 1:
+            raise ValueError("Argument `beta_1` must be in the [0, 1] range. Otherwise, the optimizer "
+                             f"degenerates to SignSGD. Received: beta_1={beta_1}.")
+
+    def build(self, var_list):
+        if self.built:
+            return
+        super().build(var_list)
+        self._momentums = self.add_optimizer_variables(var_list, "momentum")
+        self._tmp2 = self._scratch()
+
+    def update_step(self, gradient, variable, learning_rate):
+        i = self._trainable_variables_indices[id(variable)]
+        m, tmp, tmp2 = self._momentums[i]._value, self._tmp[i], self._tmp2[i]
+        np.multiply(m, self.beta_1, out=tmp)
+        np.multiply(gradient, 1.0 - self.beta_1, out=tmp2)
+        tmp += tmp2
+        np.sign(tmp, out=tmp)
+        tmp *= learning_rate
+        variable._value -= tmp
+        m *= self.beta_2
+        np.multiply(gradient, 1.0 - self.beta_2, out=tmp2)
+        m += tmp2
+
+    def get_config(self):
+        config = super().get_config()
+        config.update({"beta_1": self.beta_1, "beta_2": self.beta_2})
+        return config

@@ -1,0 +1,85 @@
+"""RMSprop, as ``keras.optimizers.RMSprop``."""
+from __future__ import annotations
+
+import numpy as np
+
+from .base import Optimizer
+
+
+class RMSprop(Optimizer):
+    """RMSprop: ``v = rho v + (1 - rho) g^2``; ``w -= lr g / sqrt(v + epsilon)``.
+
+    ``centered=True`` also tracks ``a = rho a + (1 - rho) g`` and divides by ``sqrt(v - a^2 + epsilon)``;
+    ``momentum > 0`` accumulates ``mom = momentum * mom + increment`` and subtracts ``mom``. Note that
+    Keras puts ``epsilon`` inside the square root (torch adds it outside).
+
+    >>> import tapeflow as tf
+    >>> w = tf.Variable(10.0)
+    >>> opt = tf.keras.optimizers.RMSprop(learning_rate=0.1)
+    >>> _ = opt.minimize(lambda: (w ** 2) / 2.0, [w])
+    >>> round(float(w), 6)
+    9.683772
+    """
+
+    def __init__(self, learning_rate=0.001, rho=0.9, momentum=0.0, epsilon=1e-7, centered=False,
+                 weight_decay=None, clipnorm=None, clipvalue=None, global_clipnorm=None, use_ema=False,
+                 ema_momentum=0.99, ema_overwrite_frequency=None, loss_scale_factor=None,
+                 gradient_accumulation_steps=None, name="rmsprop", **kwargs):
+        super().__init__(learning_rate=learning_rate, name=name, weight_decay=weight_decay, clipnorm=clipnorm,
+                         clipvalue=clipvalue, global_clipnorm=global_clipnorm, use_ema=use_ema,
+                         ema_momentum=ema_momentum, ema_overwrite_frequency=ema_overwrite_frequency,
+                         loss_scale_factor=loss_scale_factor,
+                         gradient_accumulation_steps=gradient_accumulation_steps, **kwargs)
+        if not 0.0 <= rho <= 1.0:
+            raise ValueError(f"`rho` must be in the range [0, 1]. Received: rho={rho}")
+        if not 0.0 <= momentum <= 1.0:
+            raise ValueError(f"`momentum` must be in the range [0, 1]. Received: momentum={momentum}")
+        if not epsilon > 0:
+            raise ValueError(f"`epsilon` must be positive. Received: epsilon={epsilon}")
+        self.rho = rho
+        self.momentum = momentum
+        self.epsilon = epsilon
+        self.centered = centered
+
+    def build(self, var_list):
+        if self.built:
+            return
+        super().build(var_list)
+        self._velocities = self.add_optimizer_variables(var_list, "velocity")
+        self._momentums = self.add_optimizer_variables(var_list, "momentum") if self.momentum > 0 else []
+        self._average_gradients = (self.add_optimizer_variables(var_list, "average_gradient")
+                                   if self.centered else [])
+
+    def update_step(self, gradient, variable, learning_rate):
+        i = self._trainable_variables_indices[id(variable)]
+        v, tmp, rho = self._velocities[i]._value, self._tmp[i], self.rho
+        v *= rho
+        np.multiply(gradient, gradient, out=tmp)
+        tmp *= 1.0 - rho
+        v += tmp
+        if self.centered:
+            a = self._average_gradients[i]._value
+            a *= rho
+            np.multiply(gradient, 1.0 - rho, out=tmp)
+            a += tmp
+            np.multiply(a, a, out=tmp)
+            np.subtract(v, tmp, out=tmp)
+            tmp += self.epsilon
+        else:
+            np.add(v, self.epsilon, out=tmp)
+        np.sqrt(tmp, out=tmp)
+        np.divide(gradient, tmp, out=tmp)
+        tmp *= learning_rate                      # the increment lr * g / sqrt(denominator)
+        if self._momentums:
+            mom = self._momentums[i]._value
+            mom *= self.momentum
+            mom += tmp
+            variable._value -= mom
+        else:
+            variable._value -= tmp
+
+    def get_config(self):
+        config = super().get_config()
+        config.update({"rho": self.rho, "momentum": self.momentum, "epsilon": self.epsilon,
+                       "centered": self.centered})
+        return config
