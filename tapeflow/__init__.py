@@ -43,7 +43,12 @@ _LAZY = {"keras": ".keras", "data": ".data", "image": ".image", "distribute": ".
 
 def __getattr__(name):
     if name in _LAZY:
-        mod = _importlib.import_module(_LAZY[name], __name__)
+        try:
+            mod = _importlib.import_module(_LAZY[name], __name__)
+        except ModuleNotFoundError as e:
+            if e.name != __name__ + _LAZY[name]:
+                raise
+            raise AttributeError(f"module 'tapeflow' has no attribute {name!r} (not implemented yet)") from None
         globals()[name] = mod
         return mod
     raise AttributeError(f"module 'tapeflow' has no attribute {name!r}")

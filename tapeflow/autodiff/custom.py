@@ -35,11 +35,11 @@ def custom_gradient(f=None):
         y = convert_to_tensor(y)
         if not _recording or not _differentiable(y._value):
             return y
-        cache = {}
+        cache = {}  # the upstream gradient last seen and grad_fn's answer for it
 
         def make_vjp(i):
             def vjp(g, ans, *inputs):
-                if id(g) not in cache:
+                if cache.get("g") is not g:
                     gs = grad_fn(g)
                     if not isinstance(gs, (list, tuple)):
                         gs = (gs,)
@@ -47,9 +47,9 @@ def custom_gradient(f=None):
                         raise ValueError(
                             f"custom_gradient '{f.__name__}': grad_fn returned {len(gs)} gradients "
                             f"for {len(inputs)} inputs")
-                    cache.clear()
-                    cache[id(g)] = [None if x is None else convert_to_tensor(x) for x in gs]
-                return cache[id(g)][i]
+                    cache["g"] = g  # holding g keeps its id from being reused while cached
+                    cache["gs"] = [None if x is None else convert_to_tensor(x) for x in gs]
+                return cache["gs"][i]
             return vjp
 
         prim = Primitive(f"custom_gradient:{f.__name__}", None, [make_vjp(i) for i in range(len(tensors))])

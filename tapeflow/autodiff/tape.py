@@ -63,6 +63,8 @@ def apply(prim: Primitive, args: tuple, attrs: dict) -> Tensor:
     except (ValueError, TypeError, IndexError) as e:
         shapes = ", ".join(f"{a._value.shape}:{a._value.dtype.name}" for a in args)
         raise type(e)(f"{prim.name}: {e} (inputs shape:dtype = {shapes})") from None
+    if type(value) is not np.ndarray:  # full reductions give NumPy scalars
+        value = np.asarray(value)
     out = Tensor._wrap(value)
     if _recording and _differentiable(value):
         vjps = prim.vjps

@@ -90,8 +90,8 @@ class Tensor:
     def __array__(self, dtype=None, copy=None):
         v = self._value
         if dtype is not None and v.dtype != dtype:
-            return v.astype(dtype)
-        return v.copy() if copy else v
+            return np.asarray(v.astype(dtype))  # asarray: reductions may leave a NumPy scalar here
+        return np.array(v) if copy else np.asarray(v)
 
     def __float__(self) -> float:
         return float(self._value)

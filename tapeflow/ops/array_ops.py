@@ -68,8 +68,8 @@ def transpose(a, perm=None, conjugate=False, name=None) -> Tensor:
     """Permute dimensions (default: reverse them)."""
     x = convert_to_tensor(a)
     nd = x._value.ndim
-    perm = tuple(range(nd))[::-1] if perm is None else tuple(int(p) % builtins.max(nd, 1) for p in perm)
-    if sorted(perm) != list(range(nd)):
+    perm = tuple(builtins.range(nd))[::-1] if perm is None else tuple(int(p) % builtins.max(nd, 1) for p in perm)
+    if sorted(perm) != list(builtins.range(nd)):
         raise ValueError(f"transpose: perm {perm} is not a permutation of the {nd} axes of shape {x._value.shape}")
     return bind(_transpose, x, perm=perm)
 
@@ -102,7 +102,8 @@ def broadcast_to(input, shape, name=None) -> Tensor:  # noqa: A002
 
 def _sum_to_fwd(x, shape):
     lead = x.ndim - len(shape)
-    axes = tuple(range(lead)) + tuple(i + lead for i, s in enumerate(shape) if s == 1 and x.shape[i + lead] != 1)
+    axes = tuple(builtins.range(lead)) + tuple(
+        i + lead for i, s in enumerate(shape) if s == 1 and x.shape[i + lead] != 1)
     out = np.sum(x, axis=axes, keepdims=True) if axes else x
     return out.reshape(shape)
 
@@ -172,7 +173,7 @@ def unstack(value, num=None, axis=0, name=None) -> list:
     axis = int(axis) % x._value.ndim
     idx = [slice(None)] * x._value.ndim
     out = []
-    for i in range(x._value.shape[axis]):
+    for i in builtins.range(x._value.shape[axis]):
         idx[axis] = i
         out.append(getitem(x, tuple(idx)))
     return out
@@ -390,7 +391,7 @@ def stop_gradient(input, name=None) -> Tensor:  # noqa: A002
 
 
 def clip_value_fwd(x, lo, hi):
-    return np.clip(x, lo, hi)
+    return np.clip(x, lo, hi).astype(x.dtype, copy=False)
 
 
 _clip = primitive("clip_by_value", clip_value_fwd)
@@ -465,7 +466,10 @@ def one_hot(indices, depth, on_value=None, off_value=None, axis=None, dtype=None
     i = convert_to_tensor(indices)._value
     if i.dtype.kind not in "iu":
         raise TypeError(f"one_hot: indices must be integers, got dtype {i.dtype}")
-    dt = B.as_dtype(dtype if dtype is not None else "float32")
+    if dtype is None:
+        given = [v for v in (on_value, off_value) if v is not None]
+        dtype = convert_to_tensor(given[0]).dtype if given else "float32"
+    dt = B.as_dtype(dtype)
     on = 1 if on_value is None else np.asarray(on_value)
     off = 0 if off_value is None else np.asarray(off_value)
     hit = i[..., None] == np.arange(int(depth))

@@ -41,5 +41,14 @@ def clip_by_global_norm(t_list, clip_norm, use_norm=None, name=None):
     if not np.isfinite(norm._value):
         nan = float("nan")
         return [None if t is None else M.multiply(convert_to_tensor(t), nan) for t in t_list], norm
-    scale = float(clip_norm) / max(float(norm._value), float(clip_norm))
-    return [None if t is None else M.multiply(convert_to_tensor(t), scale) for t in t_list], norm
+    # A tensor (not a Python float) so that the norm's own gradient flows, as in TF.
+    clip = M.cast_like(convert_to_tensor(clip_norm), norm)
+    scale = M.divide(clip, M.maximum(norm, clip))
+    out = []
+    for t in t_list:
+        if t is None:
+            out.append(None)
+            continue
+        t = convert_to_tensor(t)
+        out.append(M.multiply(t, scale if scale.dtype == t.dtype else M.cast_like(scale, t)))
+    return out, norm

@@ -34,7 +34,7 @@ def _pow_fwd(x, y):
 _pow = primitive("pow", _pow_fwd)
 defvjp(_pow,
        lambda g, ans, x, y: multiply(g, multiply(y, pow(x, subtract(y, 1)))),
-       lambda g, ans, x, y: multiply(g, multiply(ans, log(where_positive(x)))))
+       lambda g, ans, x, y: multiply(g, multiply(ans, log(_positive_or_one(x)))))
 
 
 def _max_fwd(x, y):
@@ -129,6 +129,15 @@ def divide_no_nan(x, y, name=None) -> Tensor:
     x, y = binary_args(x, y, "divide_no_nan")
     safe = where_nonzero(y)
     return multiply(divide(x, safe), const(y._value != 0, x))
+
+
+def _positive_or_one(x: Tensor) -> Tensor:
+    """x where x > 0 else 1, differentiable through the x branch (d/dy of x**y is 0 where x <= 0)."""
+    from .array_ops import where
+    v = x._value
+    if np.all(v > 0):
+        return x
+    return where(const(v > 0), x, const(np.ones_like(v)))
 
 
 def where_positive(x: Tensor) -> Tensor:

@@ -223,8 +223,18 @@ def sigmoid_cross_entropy_with_logits(labels=None, logits=None, name=None) -> Te
 
 # -- misc -----------------------------------------------------------------------------------
 def bias_add(value, bias, data_format=None, name=None) -> Tensor:
-    """Add a 1-D bias to the last axis (channels_last)."""
-    return M.add(value, bias)
+    """Add a 1-D bias to the channel axis: the last one, or axis 1 for 'NC...' data formats."""
+    x, b = _f(value), _f(bias)
+    if b._value.ndim != 1:
+        raise ValueError(f"bias_add: bias must be 1-D, got shape {b._value.shape}")
+    cf = data_format is not None and str(data_format).upper().startswith("NC")
+    c = x._value.shape[1 if cf else -1]
+    if b._value.shape[0] != c:
+        raise ValueError(f"bias_add: bias has {b._value.shape[0]} entries but the channel axis of {x._value.shape} "
+                         f"has {c}")
+    if cf:
+        b = A.reshape(b, (c,) + (1,) * (x._value.ndim - 2))
+    return M.add(x, b)
 
 
 def dropout(x, rate, noise_shape=None, seed=None, name=None) -> Tensor:

@@ -72,11 +72,12 @@ def _reducer(prim, doc):
         if x._value.dtype == np.bool_ and prim is _sum:
             x = Tensor._wrap(x._value.astype(np.int32))
         if x._value.dtype.kind in "iub" and prim is not _sum and prim is not _max and prim is not _min:
-            if prim is _mean:  # TF's integer mean truncates; keep that semantics
-                return Tensor._wrap(np.asarray(np.sum(x._value, axis=ax, keepdims=keepdims) //
-                                               max(1, int(np.prod([x._value.shape[a] for a in ax])))).astype(x.dtype))
-        if x._value.ndim == 0:
-            return x
+            if prim is _mean:  # TF's integer mean divides as C does: truncated toward zero
+                total = np.asarray(np.sum(x._value, axis=ax, keepdims=keepdims))
+                count = max(1, int(np.prod([x._value.shape[a] for a in ax])))
+                return Tensor._wrap((np.sign(total) * (np.abs(total) // count)).astype(x.dtype))
+        if x._value.ndim == 0 and not x._is_variable:
+            return x  # immutable: nothing to reduce, nothing to copy (a Variable must not leak out)
         return bind(prim, x, axis=ax, keepdims=bool(keepdims))
     op.__name__ = prim.name
     op.__doc__ = doc
