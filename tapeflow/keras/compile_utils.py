@@ -48,7 +48,7 @@ class CompileLoss:
         self.output_names = list(output_names or ["output"])
         L = _losses()
         per = _per_output(loss, self.output_names, "loss")
-        self.fns = [None if s is None else L.get(s) for s in per]
+        self.fns = [None if s is None else L.as_loss(s) for s in per]
         if all(f is None for f in self.fns):
             raise ValueError("compile: loss is None for every output")
         if loss_weights is None:

@@ -98,11 +98,11 @@ class ArrayDataAdapter:
                 return
             sl = slice(int(s), int(s) + bs) if perm is None else perm[int(s):int(s) + bs]
             if single:
-                yield x[sl], (None if y is None else y[sl]), (None if sw is None else sw[sl])
+                yield _pack(x[sl], None if y is None else y[sl], None if sw is None else sw[sl])
             else:
-                yield (tree.map_structure(lambda a: a[sl], x),
-                       None if y is None else tree.map_structure(lambda a: a[sl], y),
-                       None if sw is None else sw[sl])
+                yield _pack(tree.map_structure(lambda a: a[sl], x),
+                            None if y is None else tree.map_structure(lambda a: a[sl], y),
+                            None if sw is None else sw[sl])
 
     def _small(self) -> bool:
         return sum(a.nbytes for a in tree.flatten(self.x)) < (1 << 30)
@@ -168,11 +168,18 @@ class IterableDataAdapter:
                 return
             k += 1
             x, y, sw = unpack_x_y_sample_weight(batch)
-            yield (tree.map_structure(lambda a: _as_array(a, f"{self.what}: x"), x),
-                   None if y is None else tree.map_structure(lambda a: _as_array(a, f"{self.what}: y"), y),
-                   None if sw is None else _as_array(sw, f"{self.what}: sample_weight"))
+            yield _pack(tree.map_structure(lambda a: _as_array(a, f"{self.what}: x"), x),
+                        None if y is None else tree.map_structure(lambda a: _as_array(a, f"{self.what}: y"), y),
+                        None if sw is None else _as_array(sw, f"{self.what}: sample_weight"))
         if self._is_sequence and hasattr(self.data, "on_epoch_end"):
             self.data.on_epoch_end()
+
+
+def _pack(x, y, sw):
+    """Batches reach train_step as Keras packs them: (x,), (x, y) or (x, y, sample_weight)."""
+    if sw is not None:
+        return (x, y, sw)
+    return (x,) if y is None else (x, y)
 
 
 def get_adapter(x, y=None, sample_weight=None, batch_size=None, shuffle=False, steps=None,

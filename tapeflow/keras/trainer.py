@@ -95,6 +95,14 @@ class Trainer:
                 out[m.name] = r
         return out
 
+    def _metrics_result_or_logs(self, logs):
+        """Epoch logs: the metrics' accumulated results when the step's logs name exactly those
+        metrics (the default steps), else the last logs a custom step returned (as Keras)."""
+        results = self.get_metrics_result()
+        if isinstance(logs, dict) and set(logs) != set(results):
+            return logs
+        return results
+
     @property
     def metrics(self):
         """Every metric reset at each epoch: the loss tracker, then the compiled metrics."""
@@ -223,7 +231,7 @@ class Trainer:
                 break
             if step < 0:
                 raise ValueError("fit: the training data produced no batches; is the dataset empty?")
-            epoch_logs = to_numpy_logs(self.get_metrics_result())
+            epoch_logs = to_numpy_logs(self._metrics_result_or_logs(logs))
             if val_adapter is not None and _should_validate(epoch, validation_freq):
                 val_logs = self._evaluate_adapter(val_adapter, cbs, verbose=0)
                 epoch_logs.update({f"val_{k}": v for k, v in val_logs.items()})
@@ -252,7 +260,7 @@ class Trainer:
                 cbs.on_test_batch_end(n, logs)
         if n < 0:
             raise ValueError("evaluate: the data produced no batches; is it empty?")
-        logs = to_numpy_logs(self.get_metrics_result())
+        logs = to_numpy_logs(self._metrics_result_or_logs(logs))
         cbs.on_test_end(logs)
         return logs
 
@@ -280,9 +288,9 @@ class Trainer:
                            steps=adapter.num_batches(), epochs=1)
         cbs.on_predict_begin()
         outs = []
-        for n, (bx, _, _) in enumerate(adapter.epoch()):
+        for n, batch in enumerate(adapter.epoch()):
             cbs.on_predict_batch_begin(n)
-            out = self.predict_step((bx,))
+            out = self.predict_step(batch)
             outs.append(tree.map_structure(lambda t: t._value if isinstance(t, Tensor) else np.asarray(t), out))
             cbs.on_predict_batch_end(n, {"outputs": outs[-1]})
         cbs.on_predict_end()

@@ -154,8 +154,11 @@ def test_generator_and_iterable_inputs():
     m.compile("adam", "sparse_categorical_crossentropy", metrics=["accuracy"])
     h = m.fit(gen(), steps_per_epoch=4, epochs=2, verbose=0)
     assert len(h.history["loss"]) == 2
-    batches = [(x[i:i + 16], y[i:i + 16]) for i in range(0, 64, 16)]
-    h = m.fit(batches, epochs=2, validation_data=batches, verbose=0)
+    class Batches:  # a re-iterable source, as a tf.data.Dataset is
+        def __iter__(self):
+            return ((x[i:i + 16], y[i:i + 16]) for i in range(0, 64, 16))
+
+    h = m.fit(Batches(), epochs=2, validation_data=Batches(), verbose=0)
     assert len(h.history["val_loss"]) == 2
 
 
