@@ -16,7 +16,6 @@ from ..autodiff.tensor import Tensor, convert_to_tensor
 from ..ops import array_ops as A
 from ..ops import math_ops as M
 from ..ops import nn_ops as N
-from ..ops import reduce_ops as R
 
 
 def _t(x) -> Tensor:

@@ -75,7 +75,7 @@ class _Random(Initializer):
 class Zeros(Initializer):
     """All zeros.
 
-    >>> Zeros()((2, 2)).numpy().sum()
+    >>> float(Zeros()((2, 2)).numpy().sum())
     0.0
     """
 
@@ -178,8 +178,11 @@ class VarianceScaling(_Random):
     True
     """
 
-    def __init__(self, scale=1.0, mode="fan_in", distribution="truncated_normal", seed=None):
+    def __init__(self, scale=1.0, mode="fan_in", distribution="truncated_normal", seed=None, input_axes=None,
+                 output_axes=None):
         super().__init__(seed)
+        if input_axes is not None or output_axes is not None:
+            raise ValueError("VarianceScaling: custom input_axes/output_axes are not supported")
         if scale <= 0:
             raise ValueError(f"VarianceScaling: scale must be positive, got {scale}")
         if mode not in ("fan_in", "fan_out", "fan_avg"):
@@ -212,7 +215,9 @@ class VarianceScaling(_Random):
 
 
 def _preset(name, scale, mode, distribution, doc):
-    def __init__(self, seed=None):
+    def __init__(self, seed=None, input_axes=None, output_axes=None):
+        if input_axes is not None or output_axes is not None:
+            raise ValueError(f"{name}: custom input_axes/output_axes are not supported")
         VarianceScaling.__init__(self, scale=scale, mode=mode, distribution=distribution, seed=seed)
 
     def get_config(self):

@@ -56,7 +56,7 @@ class L2(Regularizer):
     """``l2 * sum(x ** 2)`` (Keras 3 default ``l2=0.01``).
 
     >>> import tapeflow as tf
-    >>> float(L2()(tf.constant([3.0])))
+    >>> round(float(L2()(tf.constant([3.0]))), 6)
     0.09
     """
 

@@ -22,11 +22,18 @@ from .lion import Lion
 from .nadam import Nadam
 from .rmsprop import RMSprop
 from .sgd import SGD
+from .adabelief import AdaBelief
+from .lars import LARS
+from .lbfgs import LBFGS
+from .radam import RAdam
+from .kfac import KFAC
 
 __all__ = ["Optimizer", "SGD", "Adam", "AdamW", "Nadam", "RMSprop", "Adagrad", "Adadelta", "Adamax", "Lion",
-           "Lamb", "Ftrl", "schedules", "get", "serialize", "deserialize"]
+           "Lamb", "Ftrl", "RAdam", "AdaBelief", "LARS", "LBFGS", "KFAC", "schedules", "get", "serialize",
+           "deserialize"]
 
-ALL_OBJECTS = (Optimizer, SGD, Adam, AdamW, Nadam, RMSprop, Adagrad, Adadelta, Adamax, Lion, Lamb, Ftrl)
+ALL_OBJECTS = (Optimizer, SGD, Adam, AdamW, Nadam, RMSprop, Adagrad, Adadelta, Adamax, Lion, Lamb, Ftrl,
+               RAdam, AdaBelief, LARS, LBFGS)  # KFAC wraps a model: built directly, not by name
 ALL_OBJECTS_DICT = {cls.__name__.lower(): cls for cls in ALL_OBJECTS}
 
 

@@ -7,6 +7,13 @@ loss-scale unscaling, gradient accumulation, clipping (``clipnorm`` / ``global_c
 ``clipvalue``), decoupled weight decay, the update, EMA of the weights, the ``iterations`` counter,
 and variable constraints.
 
+Beyond Keras, any optimizer takes ``gradient_noise_eta`` / ``gradient_noise_gamma`` /
+``gradient_noise_seed``: annealed Gaussian noise ``N(0, eta / (1 + t)^gamma)`` added to every gradient
+after clipping (Neelakantan et al. 2015, "Adding Gradient Noise Improves Learning for Very Deep
+Networks"), drawn from ``tapeflow.backend.rng``. A learning-rate schedule with an
+``on_optimizer_step(optimizer, step)`` method is called before each update (OneCycle uses it to
+cycle the optimizer's momentum).
+
 Hot path: the built-in optimizers receive the gradient as a NumPy array of the variable's dtype and
 update ``variable._value`` and their slots in place with ``out=`` ufuncs; slots and the scratch
 buffers they use are allocated once in ``build``. Step-level scalars (bias corrections...) are
@@ -20,6 +27,7 @@ import warnings
 import numpy as np
 
 from ...autodiff.tape import GradientTape
+from ...backend import rng as _rng
 from ...autodiff.tensor import Tensor, Variable
 from .schedules import LearningRateSchedule, serialize as _serialize_schedule
 
@@ -49,7 +57,8 @@ class Optimizer:
 
     def __init__(self, learning_rate, weight_decay=None, clipnorm=None, clipvalue=None, global_clipnorm=None,
                  use_ema=False, ema_momentum=0.99, ema_overwrite_frequency=None, loss_scale_factor=None,
-                 gradient_accumulation_steps=None, name=None, **kwargs):
+                 gradient_accumulation_steps=None, name=None, gradient_noise_eta=None, gradient_noise_gamma=0.55,
+                 gradient_noise_seed=None, **kwargs):
         if kwargs.pop("decay", None) is not None:
             warnings.warn("Argument `decay` is no longer supported and will be ignored.")
         if "lr" in kwargs:
@@ -80,6 +89,12 @@ class Optimizer:
             raise ValueError("Only one of `clipnorm`, `clipvalue` and `global_clipnorm` can be set. "
                              f"Received: clipnorm={clipnorm}, clipvalue={clipvalue}, "
                              f"global_clipnorm={global_clipnorm}")
+        if gradient_noise_eta is not None and not float(gradient_noise_eta) >= 0:
+            raise ValueError(f"`gradient_noise_eta` must be >= 0 or None. Received: {gradient_noise_eta!r}")
+        self.gradient_noise_eta = None if gradient_noise_eta is None else float(gradient_noise_eta)
+        self.gradient_noise_gamma = float(gradient_noise_gamma)
+        self.gradient_noise_seed = gradient_noise_seed
+        self._noise_gen = None
         self.built = False
         self._variables: list[Variable] = []
         self._trainable_variables: list[Variable] = []
@@ -326,10 +341,41 @@ class Optimizer:
     def _update(self, grads, variables, idxs) -> None:
         if self.clipnorm or self.global_clipnorm or self.clipvalue:
             grads = self._clip_gradients(grads, out=[self._grad_buffer(i) for i in idxs])
+        if self.gradient_noise_eta:
+            grads = self._add_gradient_noise(grads, idxs)
+        hook = getattr(self._learning_rate, "on_optimizer_step", None)
+        if hook is not None:
+            hook(self, self._iterations)
         lr = self._current_learning_rate()
         if self.weight_decay is not None:
             self._apply_weight_decay(variables, lr)
         self._backend_update_step(grads, variables, lr)
+
+    def gradient_noise_stddev(self, step=None) -> float:
+        """``sqrt(eta / (1 + t)^gamma)`` for update ``t`` (default: the next one); 0 without noise."""
+        if not self.gradient_noise_eta:
+            return 0.0
+        t = self._step_count() if step is None else int(step)
+        return (self.gradient_noise_eta / (1.0 + t) ** self.gradient_noise_gamma) ** 0.5
+
+    def _add_gradient_noise(self, grads, idxs) -> list:
+        """New gradients ``g + N(0, sigma_t^2)`` written into the gradient buffers (the caller's arrays are
+        never modified)."""
+        if self.gradient_noise_seed is None:  # the global stream (follows tf.random.set_seed)
+            gen = _rng.generator()
+        else:                                 # an own stream, created once from the op seed
+            if self._noise_gen is None:
+                self._noise_gen = _rng.generator(self.gradient_noise_seed)
+            gen = self._noise_gen
+        std, out = self.gradient_noise_stddev(), []
+        for g, i in zip(grads, idxs):
+            buf = self._grad_buffer(i)
+            dt = buf.dtype if buf.dtype in (np.float32, np.float64) else np.float64
+            noise = gen.standard_normal(buf.shape, dtype=dt)
+            noise *= std
+            np.add(g, noise, out=buf, casting="unsafe")
+            out.append(buf)
+        return out
 
     def _backend_update_step(self, grads, trainable_variables, learning_rate) -> None:
         self._prepare_step(learning_rate)
@@ -508,7 +554,9 @@ class Optimizer:
                 "use_ema": self.use_ema, "ema_momentum": self.ema_momentum,
                 "ema_overwrite_frequency": self.ema_overwrite_frequency,
                 "loss_scale_factor": self.loss_scale_factor,
-                "gradient_accumulation_steps": self.gradient_accumulation_steps}
+                "gradient_accumulation_steps": self.gradient_accumulation_steps,
+                **({"gradient_noise_eta": self.gradient_noise_eta, "gradient_noise_gamma": self.gradient_noise_gamma,
+                    "gradient_noise_seed": self.gradient_noise_seed} if self.gradient_noise_eta is not None else {})}
 
     @classmethod
     def from_config(cls, config: dict, custom_objects=None):

@@ -336,3 +336,10 @@ def deserialize(config, custom_objects=None) -> LearningRateSchedule:
     """
     return _serialization.deserialize_keras_object(config, module_objects=_SCHEDULES,
                                                    custom_objects=custom_objects, kind="learning rate schedule")
+
+
+# Schedules beyond Keras (cyclical, OneCycle, step decay, linear warmup) live in schedules_extra.py.
+from .schedules_extra import CyclicalLearningRate, LinearWarmup, OneCycle, StepDecay  # noqa: E402
+
+__all__ += ["CyclicalLearningRate", "OneCycle", "StepDecay", "LinearWarmup"]
+_SCHEDULES.update({cls.__name__: cls for cls in (CyclicalLearningRate, OneCycle, StepDecay, LinearWarmup)})

@@ -1,0 +1,67 @@
+"""``keras.layers``: the layer library, one module per family, plus (de)serialization."""
+from __future__ import annotations
+
+from .activation import ELU, LeakyReLU, PReLU, ReLU, Softmax  # noqa: F401
+from .base import InputSpec, Layer
+from .core import Activation, Dense, Dropout, Flatten, Identity, Input, InputLayer, Lambda, Reshape  # noqa: F401
+from .merging import Add, Average, Concatenate, Dot, Maximum, Minimum, Multiply, Subtract  # noqa: F401
+from .merging import add, average, concatenate, dot, maximum, minimum, multiply, subtract  # noqa: F401
+
+_BUILTIN_NAMES = [
+    "Layer", "Dense", "Activation", "Flatten", "Reshape", "Dropout", "InputLayer", "Identity", "Lambda",
+    "ReLU", "Softmax", "LeakyReLU", "ELU", "PReLU", "Add", "Subtract", "Multiply", "Average", "Maximum",
+    "Minimum", "Concatenate", "Dot"]
+
+
+def _layer_classes() -> dict:
+    """Known layer classes by name: this package's, the models', and other layer families as they are
+    added (any ``Layer`` subclass defined in a ``tapeflow.keras`` module)."""
+    from ..models import Functional, Model, Sequential
+    from ..models.functional import OpLayer
+    table = {n: globals()[n] for n in _BUILTIN_NAMES}
+    table.update({"Model": Model, "Functional": Functional, "Sequential": Sequential, "OpLayer": OpLayer})
+    stack = list(Layer.__subclasses__())
+    while stack:
+        cls = stack.pop()
+        stack.extend(cls.__subclasses__())
+        if cls.__module__.startswith("tapeflow.keras.") and not cls.__name__.startswith("_"):
+            table.setdefault(cls.__name__, cls)
+    return table
+
+
+def serialize(layer) -> dict:
+    """Keras 3 layer config: ``{"module", "class_name", "config", "registered_name", "build_config"}``.
+
+    >>> import tapeflow as tf
+    >>> serialize(tf.keras.layers.Dense(3, name="d"))["config"]["units"]
+    3
+    """
+    from .._serialization import serialize_keras_object
+    module = "keras" if type(layer).__name__ in ("Sequential", "Functional", "Model") else "keras.layers"
+    out = serialize_keras_object(layer, module=module)
+    build = layer.get_build_config() if layer.built and not hasattr(layer, "_self_graph") else None
+    if build is not None:
+        out["build_config"] = {"input_shape": _jsonable_shape(build["input_shape"])}
+    return out
+
+
+def _jsonable_shape(s):
+    if isinstance(s, (list, tuple)):
+        return [_jsonable_shape(v) for v in s]
+    if isinstance(s, dict):
+        return {k: _jsonable_shape(v) for k, v in s.items()}
+    return s
+
+
+def deserialize(config, custom_objects=None):
+    """Rebuild a layer (or model) from ``serialize`` output; classes come only from known names."""
+    from .._serialization import deserialize_keras_object
+    layer = deserialize_keras_object(config, _layer_classes(), custom_objects, kind="layer")
+    build = config.get("build_config") if isinstance(config, dict) else None
+    if build and not layer.built:
+        layer.build_from_config(build)
+    return layer
+
+
+__all__ = _BUILTIN_NAMES + ["Input", "InputSpec", "serialize", "deserialize", "add", "subtract", "multiply",
+                            "average", "maximum", "minimum", "concatenate", "dot"]

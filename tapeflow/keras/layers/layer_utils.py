@@ -1,0 +1,123 @@
+"""Helpers for ``Layer``: dtype policies, input structures, attribute scans, automatic configs."""
+from __future__ import annotations
+
+import inspect
+import sys
+
+import numpy as np
+
+from ... import backend as B
+from ...autodiff.tensor import Tensor, Variable
+from .. import backend as K
+from .tracking import TrackedDict, TrackedList
+
+
+def _resolve_dtype(dtype):
+    """(policy name, compute dtype, variable dtype) for a dtype or policy spelling."""
+    if dtype is None:
+        mp = sys.modules.get("tapeflow.keras.mixed_precision")
+        pol = mp.global_policy() if mp is not None and hasattr(mp, "global_policy") else None
+        if pol is None or getattr(pol, "name", "float32") == K.floatx():
+            f = B.as_dtype(K.floatx())
+            return f.name, f, f
+        dtype = pol
+    if isinstance(dtype, dict):  # a serialized DTypePolicy
+        dtype = dtype.get("config", {}).get("name", "float32")
+    if hasattr(dtype, "compute_dtype") and hasattr(dtype, "variable_dtype"):
+        return getattr(dtype, "name", str(dtype)), B.as_dtype(dtype.compute_dtype), B.as_dtype(dtype.variable_dtype)
+    if isinstance(dtype, str) and dtype.startswith("mixed_"):
+        return dtype, B.as_dtype(dtype[len("mixed_"):]), B.as_dtype("float32")
+    d = B.as_dtype(dtype)
+    return d.name, d, d
+
+
+def _has_symbolic(x) -> bool:
+    t = type(x)
+    if t is Tensor or t is np.ndarray or t is Variable:
+        return False
+    if getattr(t, "_is_keras_tensor", False):
+        return True
+    if t is list or t is tuple or t is TrackedList:
+        for v in x:
+            if _has_symbolic(v):
+                return True
+        return False
+    if t is dict or t is TrackedDict:
+        for v in x.values():
+            if _has_symbolic(v):
+                return True
+    return False
+
+
+def _is_number_list(x) -> bool:
+    while isinstance(x, (list, tuple)) and x:
+        x = x[0]
+    return isinstance(x, (int, float, np.number, bool)) and not isinstance(x, Tensor)
+
+
+def _shape_struct(x):
+    if isinstance(x, (list, tuple)):
+        return [_shape_struct(v) for v in x]
+    if isinstance(x, dict):
+        return {k: _shape_struct(v) for k, v in x.items()}
+    s = getattr(x, "shape", None)
+    return None if s is None else tuple(s)
+
+
+def _collect_layers(v, out, seen, depth=0):
+    if getattr(type(v), '_is_layer', False):
+        if id(v) not in seen:
+            seen.add(id(v))
+            out.append(v)
+    elif depth < 8 and isinstance(v, (list, tuple)):
+        for e in v:
+            _collect_layers(e, out, seen, depth + 1)
+    elif depth < 8 and isinstance(v, dict):
+        for e in v.values():
+            _collect_layers(e, out, seen, depth + 1)
+
+
+def _to_shape_struct(s):
+    if isinstance(s, (list, tuple)) and all(d is None or isinstance(d, (int, np.integer)) for d in s):
+        return tuple(None if d is None else int(d) for d in s)
+    if isinstance(s, (list, tuple)):
+        return [_to_shape_struct(v) for v in s]
+    if isinstance(s, dict):
+        return {k: _to_shape_struct(v) for k, v in s.items()}
+    return s
+
+
+def _json_like(v) -> bool:
+    if v is None or isinstance(v, (bool, int, float, str)):
+        return True
+    if isinstance(v, (list, tuple)):
+        return all(_json_like(e) for e in v)
+    if isinstance(v, dict):
+        return all(isinstance(k, str) and _json_like(e) for k, e in v.items())
+    return False
+
+
+
+
+def auto_config(layer) -> dict:
+    """Constructor arguments recorded at creation, when they are plain JSON values (Keras 3's
+    automatic ``get_config`` for simple custom layers)."""
+    args, kwargs = layer._auto_config
+    try:
+        bound = inspect.signature(type(layer).__init__).bind(layer, *args, **kwargs)
+    except TypeError:
+        bound = None
+    extra = {}
+    if bound is not None:
+        for k, v in list(bound.arguments.items())[1:]:
+            param = bound.signature.parameters[k]
+            if param.kind == param.VAR_KEYWORD:
+                extra.update(v)
+            elif param.kind != param.VAR_POSITIONAL:
+                extra[k] = v
+    if bound is None or not all(_json_like(v) for v in extra.values()):
+        raise NotImplementedError(
+            f"Layer {type(layer).__name__} has constructor arguments that are not plain values; "
+            "implement get_config() (and from_config() if needed) to serialize it.")
+    extra.pop("name", None)
+    return extra

@@ -1,0 +1,232 @@
+"""``keras.Model``: a Layer with training (from the Trainer mixin), summary and whole-model weights.
+
+Three ways to make one, as in Keras:
+
+* functional: ``Model(inputs, outputs)`` (returns a ``Functional``),
+* ``Sequential([...])``,
+* subclassing: define layers in ``__init__`` and the forward pass in ``call``.
+"""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+
+from ...autodiff.tensor import Tensor
+from ..layers.base import Layer
+from ..layers.tracking import CTX
+from ..trainer import Trainer
+
+
+def _is_functional_args(args, kwargs) -> bool:
+    return ("inputs" in kwargs and "outputs" in kwargs) or (len(args) == 2) or \
+        (len(args) == 1 and "outputs" in kwargs)
+
+
+class Model(Trainer, Layer):
+    """A trainable model: ``compile``/``fit``/``evaluate``/``predict`` plus Layer's API.
+
+    >>> import tapeflow as tf
+    >>> class MLP(tf.keras.Model):
+    ...     def __init__(self):
+    ...         super().__init__()
+    ...         self.hidden = tf.keras.layers.Dense(8, activation="relu")
+    ...         self.out = tf.keras.layers.Dense(2)
+    ...     def call(self, x, training=None):
+    ...         return self.out(self.hidden(x))
+    >>> m = MLP()
+    >>> m(tf.ones((3, 4))).shape.as_list(), len(m.trainable_variables)
+    ([3, 2], 4)
+    """
+
+    def __new__(cls, *args, **kwargs):
+        if cls is Model and _is_functional_args(args, kwargs):
+            from .functional import Functional
+            return Functional.__new__(Functional, *args, **kwargs)
+        return super().__new__(cls, *args, **kwargs)
+
+    def __init__(self, *args, **kwargs):
+        trainer_init = getattr(Trainer, "__init__", None)
+        if trainer_init is not None and trainer_init is not object.__init__:
+            trainer_init(self)
+        if _is_functional_args(args, kwargs):
+            names = ("inputs", "outputs")
+            for k, v in zip(names, args):
+                kwargs[k] = v
+            inputs, outputs = kwargs.pop("inputs"), kwargs.pop("outputs")
+            Layer.__init__(self, name=kwargs.pop("name", None), trainable=kwargs.pop("trainable", True),
+                           dtype=kwargs.pop("dtype", None), **kwargs)
+            self._init_graph(inputs, outputs)
+        else:
+            Layer.__init__(self, *args, **kwargs)
+
+    # -- functional graph -------------------------------------------------------------------
+    def _init_graph(self, inputs, outputs):
+        from .functional import Graph
+        if isinstance(inputs, tuple):
+            inputs = list(inputs)
+        if isinstance(outputs, tuple):
+            outputs = list(outputs)
+        graph = Graph(inputs, outputs)
+        self._self_graph = graph
+        self._inputs_struct = inputs
+        self._outputs_struct = outputs
+        self.built = True
+
+    def _direct_layers(self) -> list:
+        g = self.__dict__.get("_self_graph")
+        if g is not None:
+            return g.operations
+        return Layer._direct_layers(self)
+
+    @property
+    def inputs(self):
+        g = self.__dict__.get("_self_graph")
+        return list(g.flat_inputs) if g is not None else None
+
+    @property
+    def outputs(self):
+        g = self.__dict__.get("_self_graph")
+        return list(g.flat_outputs) if g is not None else None
+
+    @property
+    def input(self):
+        if self.__dict__.get("_self_graph") is not None:
+            return self._inputs_struct
+        return Layer.input.fget(self)
+
+    @property
+    def output(self):
+        if self.__dict__.get("_self_graph") is not None:
+            return self._outputs_struct
+        return Layer.output.fget(self)
+
+    @property
+    def input_shape(self):
+        if self.__dict__.get("_self_graph") is not None:
+            shapes = [tuple(x.shape) for x in self.inputs]
+            return shapes[0] if len(shapes) == 1 else shapes
+        return Layer.input_shape.fget(self)
+
+    @property
+    def output_shape(self):
+        if self.__dict__.get("_self_graph") is not None:
+            shapes = [tuple(x.shape) for x in self.outputs]
+            return shapes[0] if len(shapes) == 1 else shapes
+        return Layer.output_shape.fget(self)
+
+    @property
+    def input_names(self) -> list:
+        return [x._keras_history.operation.name for x in self.inputs or []]
+
+    @property
+    def output_names(self) -> list:
+        return [x._keras_history.operation.name for x in self.outputs or []]
+
+    def call(self, inputs, training=None, mask=None):
+        if self.__dict__.get("_self_graph") is not None:
+            from .functional import run_graph
+            return run_graph(self, inputs, training=training, mask=mask)
+        raise NotImplementedError(
+            f"Model {type(self).__name__} has no call(): subclass keras.Model and define call(self, inputs), "
+            "or build it with Model(inputs, outputs) or Sequential([...]).")
+
+    def _build_from_shapes(self, shapes, named=None):
+        if type(self).build is Model.build:  # subclassed model: weights appear during the first call
+            object.__setattr__(self, "built", True)
+            self._build_input_shape = shapes
+            return
+        Layer._build_from_shapes(self, shapes, named)
+
+    def build(self, input_shape=None):
+        """Create the weights of a subclassed model by running it once on zeros of ``input_shape``."""
+        if self.built or self.__dict__.get("_self_graph") is not None:
+            return
+        if input_shape is None:
+            raise ValueError(f'Model "{self.name}".build(): an input_shape is required, e.g. build((None, 784))')
+
+        def zeros(s):
+            if isinstance(s, dict):
+                return {k: zeros(v) for k, v in s.items()}
+            if isinstance(s, list) or (isinstance(s, tuple) and s and isinstance(s[0], (tuple, list))):
+                return [zeros(v) for v in s]
+            return Tensor._wrap(np.zeros(tuple(1 if d is None else int(d) for d in s), dtype=self._compute_dtype))
+        prev = CTX.shape_inference
+        CTX.shape_inference = True
+        try:
+            self(zeros(input_shape), training=False)
+        finally:
+            CTX.shape_inference = prev
+        self._build_input_shape = input_shape
+        self.built = True
+
+    # -- layers -----------------------------------------------------------------------------
+    @property
+    def layers(self) -> list:
+        """The model's direct sub-layers (for a functional model, in graph order, inputs first)."""
+        return list(self._direct_layers())
+
+    def get_layer(self, name=None, index=None):
+        """A direct sub-layer by ``name`` or by ``index``."""
+        if index is not None and name is not None:
+            raise ValueError("get_layer: provide either name or index, not both")
+        layers = self.layers
+        if index is not None:
+            if not -len(layers) <= index < len(layers):
+                raise ValueError(f"get_layer: index {index} is out of range; the model has {len(layers)} layers")
+            return layers[index]
+        if name is not None:
+            for layer in layers:
+                if layer.name == name:
+                    return layer
+            raise ValueError(f"No such layer: {name}. Existing layers are: {[layer.name for layer in layers]}.")
+        raise ValueError("get_layer: provide a layer name or index")
+
+    def summary(self, line_length=None, positions=None, print_fn=None, expand_nested=False,
+                show_trainable=False, layer_range=None):
+        """Print a table of layers, output shapes and parameter counts, then the totals."""
+        from .summary import print_summary
+        print_summary(self, line_length=line_length, positions=positions, print_fn=print_fn,
+                      expand_nested=expand_nested, show_trainable=show_trainable, layer_range=layer_range)
+
+    # -- config -----------------------------------------------------------------------------
+    def get_config(self) -> dict:
+        if self.__dict__.get("_self_graph") is not None and _functional_like(type(self)):
+            from .functional import functional_get_config
+            return functional_get_config(self)
+        return Layer.get_config(self)
+
+    get_config._automatic = True
+
+    @classmethod
+    def from_config(cls, config, custom_objects=None):
+        if "layers" in config and "input_layers" in config and "output_layers" in config:
+            from .functional import functional_from_config
+            return functional_from_config(cls, config, custom_objects=custom_objects)
+        return cls(**config)
+
+    def to_json(self, **kwargs) -> str:
+        """The model's architecture as JSON (``keras.models.model_from_json`` reads it back)."""
+        from ..layers import serialize
+        return json.dumps(serialize(self), default=_json_default, **kwargs)
+
+
+def _functional_like(cls) -> bool:
+    from .functional import Functional
+    return cls is Functional or cls is Model or cls.__init__ is Functional.__init__
+
+
+def _json_default(o):
+    if isinstance(o, np.generic):
+        return o.item()
+    if isinstance(o, np.ndarray):
+        return o.tolist()
+    if isinstance(o, tuple):
+        return list(o)
+    raise TypeError(f"Object of type {type(o).__name__} is not JSON serializable")
+
+
+def model_from_json(json_string, custom_objects=None):
+    """Rebuild a model's architecture (fresh weights) from ``model.to_json()``."""
+    from ..layers import deserialize
+    return deserialize(json.loads(json_string), custom_objects=custom_objects)
