@@ -203,7 +203,9 @@ class GradientTape:
         return _unflatten(sources, out)
 
     def _backward(self, targets, seeds, sources):
+        from ..backend import allocator
         from ..ops import array_ops, math_ops
+        allocator.tune()
         for s in sources:
             if not isinstance(s, Tensor):
                 raise TypeError(f"gradient: sources must be Tensors or Variables, got {type(s).__name__}")

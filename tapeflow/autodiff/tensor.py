@@ -50,7 +50,7 @@ class Tensor:
     [[2.0, 4.0]]
     """
 
-    __slots__ = ("_value", "_keras_mask", "_keras_logits", "__weakref__")
+    __slots__ = ("_value", "_keras_mask", "_keras_logits", "_keras_act", "__weakref__")
     _is_variable = False
     _trainable = False
     __array_priority__ = 100

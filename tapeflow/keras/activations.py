@@ -98,6 +98,7 @@ def sigmoid(x):
     x = _t(x)
     out = M.sigmoid(x)
     out._keras_logits = x
+    out._keras_act = "sigmoid"
     return out
 
 
@@ -160,6 +161,7 @@ def softmax(x, axis=-1):
     out = N.softmax(x, axis=axis)
     if axis == -1 or axis == x._value.ndim - 1:
         out._keras_logits = x
+        out._keras_act = "softmax"
     return out
 
 

@@ -31,11 +31,26 @@ def _softmax(x, axis):
 
 
 def _sparse_xent_logits(g, ans, labels, logits):
-    p = _softmax(logits, -1)
-    np.put_along_axis(p, labels[..., None].astype(np.intp), np.take_along_axis(
-        p, labels[..., None].astype(np.intp), axis=-1) - 1, axis=-1)
-    p *= g[..., None]
-    return p
+    # softmax(logits) - onehot(labels), scaled by g, built in one buffer.
+    m = np.max(logits, axis=-1, keepdims=True)
+    e = np.exp(logits - m)
+    e /= np.sum(e, axis=-1, keepdims=True)
+    if e.ndim == 2:
+        e[np.arange(e.shape[0]), labels] -= 1
+    else:
+        idx = labels[..., None].astype(np.intp)
+        np.put_along_axis(e, idx, np.take_along_axis(e, idx, axis=-1) - 1, axis=-1)
+    e *= g[..., None]
+    return e
+
+
+def _mean_vjp(g, ans, x, axis, keepdims):
+    n = 1
+    for a in axis:
+        n *= x.shape[a]
+    if len(axis) == x.ndim:
+        return np.full(x.shape, g / n, dtype=g.dtype)
+    return np.broadcast_to((g / np.asarray(n, g.dtype)).reshape(_kept(x, axis)), x.shape)
 
 
 def _sigmoid(x):
@@ -62,8 +77,7 @@ FAST = {
     "broadcast_to": (lambda g, ans, x, shape: g,),  # the tape sums it back to x's shape
     "sum_to": (lambda g, ans, x, shape: np.broadcast_to(g, x.shape),),
     "reduce_sum": (lambda g, ans, x, axis, keepdims: np.broadcast_to(g.reshape(_kept(x, axis)), x.shape),),
-    "reduce_mean": (lambda g, ans, x, axis, keepdims: np.broadcast_to(
-        (g / np.asarray(np.prod([x.shape[a] for a in axis]), g.dtype)).reshape(_kept(x, axis)), x.shape),),
+    "reduce_mean": (_mean_vjp,),
     "softmax": (lambda g, ans, x, axis: ans * (g - np.sum(g * ans, axis=axis, keepdims=True)),),
     "log_softmax": (lambda g, ans, x, axis: g - np.exp(ans) * np.sum(g, axis=axis, keepdims=True),),
     "sparse_softmax_cross_entropy_with_logits": (None, _sparse_xent_logits),

@@ -154,8 +154,16 @@ def log_softmax(logits, axis=-1, name=None) -> Tensor:
 
 
 def _sparse_xent_fwd(labels, logits):
-    lp = _log_softmax_fwd(logits, -1)
-    return -np.take_along_axis(lp, labels[..., None].astype(np.intp), axis=-1)[..., 0]
+    m = np.max(logits, axis=-1, keepdims=True)
+    if not np.isfinite(m).all():
+        m = np.where(np.isfinite(m), m, 0)
+    z = logits - m
+    lse = np.log(np.sum(np.exp(z), axis=-1))
+    if z.ndim == 2:
+        picked = z[np.arange(z.shape[0]), labels]
+    else:
+        picked = np.take_along_axis(z, labels[..., None].astype(np.intp), axis=-1)[..., 0]
+    return lse - picked
 
 
 def _sparse_xent_vjp(g, ans, labels, logits):

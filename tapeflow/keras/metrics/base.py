@@ -65,6 +65,9 @@ def samplewise(values: np.ndarray, sample_weight, reduce_fn, who: str):
 
 def divide_no_nan(a, b):
     """a / b with 0 where b == 0 (NumPy, elementwise)."""
+    if getattr(a, "ndim", 0) == 0 and getattr(b, "ndim", 0) == 0:  # the per-step case: plain floats are ten times cheaper
+        b = float(b)
+        return np.float64(float(a) / b if b else 0.0)
     a = np.asarray(a, dtype=np.float64)
     b = np.asarray(b, dtype=np.float64)
     safe = np.where(b == 0, 1.0, b)
@@ -202,6 +205,11 @@ class Mean(Metric):
         self.count = self.add_variable((), name="count")
 
     def update_state(self, values, sample_weight=None) -> None:
+        if isinstance(sample_weight, (int, float)) and getattr(values, "ndim", 1) == 0:
+            # fit's loss tracker: a scalar loss weighted by the batch size, once per step
+            self.total._value[...] += float(values) * sample_weight
+            self.count._value[...] += sample_weight
+            return
         v, w = samplewise(to_numpy(values), sample_weight, np.mean, self.name)
         self.total._value[...] += v.sum()
         self.count._value[...] += w.sum() if w is not None else (v.shape[0] if v.ndim else 1)
