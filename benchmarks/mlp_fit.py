@@ -66,34 +66,60 @@ def run_torch(x, y, xt, yt, sizes, bs):
     return t, acc
 
 
-def run_keras(x, y, xt, yt, sizes, bs):
-    try:
-        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-        import keras
-    except ImportError:
+_KERAS_SCRIPT = r"""
+import os, sys, time, json
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+import numpy as np, keras
+d = np.load(sys.argv[1]); sizes = json.loads(sys.argv[2]); bs = int(sys.argv[3])
+x, y, xt, yt = d["x"], d["y"], d["xt"], d["yt"]
+layers = [keras.Input((sizes[0],))] + [keras.layers.Dense(s, activation="relu") for s in sizes[1:-1]]
+model = keras.Sequential(layers + [keras.layers.Dense(sizes[-1], activation="softmax")])
+model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+model.fit(x[:bs * 4], y[:bs * 4], batch_size=bs, epochs=1, verbose=0)
+t = time.perf_counter(); model.fit(x, y, batch_size=bs, epochs=1, verbose=0); t = time.perf_counter() - t
+acc = float((model.predict(xt, verbose=0).argmax(1) == yt).mean())
+print(json.dumps([t, acc]))
+"""
+
+
+def run_keras(x, y, xt, yt, sizes, bs, python):
+    """Keras in its own interpreter (``--keras-python``), so TensorFlow stays out of this process."""
+    import json
+    import subprocess
+    import tempfile
+    if not python:
         return None
-    layers = [keras.Input((sizes[0],))] + [keras.layers.Dense(s, activation="relu") for s in sizes[1:-1]]
-    model = keras.Sequential(layers + [keras.layers.Dense(sizes[-1], activation="softmax")])
-    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
-    model.fit(x[:bs * 4], y[:bs * 4], batch_size=bs, epochs=1, verbose=0)  # trace once, untimed
-    t, _ = median_time(lambda: model.fit(x, y, batch_size=bs, epochs=1, verbose=0), repeat=1)
-    acc = float((model.predict(xt, verbose=0).argmax(1) == yt).mean())
+    with tempfile.TemporaryDirectory() as d:
+        path = os.path.join(d, "data.npz")
+        np.savez(path, x=x, y=y, xt=xt, yt=yt)
+        env = {k: v for k, v in os.environ.items() if k not in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")}
+        out = subprocess.run([python, "-c", _KERAS_SCRIPT, path, json.dumps(list(sizes)), str(bs)],
+                             capture_output=True, text=True, env=env, check=False)
+    if out.returncode:
+        print("keras failed:", out.stderr[-500:])
+        return None
+    t, acc = json.loads(out.stdout.strip().splitlines()[-1])
     return t, acc
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--repeat", type=int, default=3)
-    ap.add_argument("--no-keras", action="store_true")
+    ap.add_argument("--keras-python", default=os.environ.get("TAPEFLOW_KERAS_PYTHON"),
+                    help="a Python interpreter with keras installed (e.g. a tensorflow-cpu venv)")
     args = ap.parse_args()
     x, y, xt, yt = fashion_mnist_flat()
     for sizes, bs in (((784, 128, 10), 32), ((784, 256, 128, 10), 128)):
         results = {}
-        contenders = [("numpy hand-fused", lambda: (median_time(lambda: train_numpy(x, y, sizes, bs), 1)[0], None)),
+        def numpy_loop():
+            t, params = median_time(lambda: train_numpy(x, y, sizes, bs), 1)
+            return t, accuracy(params, xt, yt)
+
+        contenders = [("numpy hand-fused", numpy_loop),
                       ("tapeflow fit", lambda: run_tapeflow(x, y, xt, yt, sizes, bs)),
                       ("pytorch eager", lambda: run_torch(x, y, xt, yt, sizes, bs))]
-        if not args.no_keras:
-            contenders.append(("keras fit", lambda: run_keras(x, y, xt, yt, sizes, bs)))
+        if args.keras_python:
+            contenders.append(("keras fit", lambda: run_keras(x, y, xt, yt, sizes, bs, args.keras_python)))
         for _ in range(args.repeat):  # interleave contenders so drift hits all alike
             for name, fn in contenders:
                 r = fn()

@@ -42,6 +42,9 @@ _LAZY = {"keras": ".keras", "data": ".data", "image": ".image", "distribute": ".
 
 
 def __getattr__(name):
+    if name == "TensorSpec":
+        from .data._structure import TensorSpec
+        return TensorSpec
     if name in _LAZY:
         try:
             mod = _importlib.import_module(_LAZY[name], __name__)

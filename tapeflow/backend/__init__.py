@@ -59,5 +59,5 @@ def as_dtype(dtype) -> np.dtype:
 
 def is_floating(dtype) -> bool:
     """True for float16/32/64 (and bfloat16)."""
-    d = as_dtype(dtype)
-    return d.kind == "f" or d.name == "bfloat16"
+    d = dtype if isinstance(dtype, np.dtype) else as_dtype(dtype)
+    return d.kind == "f" or (d.kind == "V" and d.name == "bfloat16")

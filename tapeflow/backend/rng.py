@@ -9,6 +9,9 @@ from __future__ import annotations
 import numpy as np
 
 _state = {"seed": None, "gen": np.random.default_rng(), "op_counts": {}}
+# Set by tapeflow.data while a Dataset.map runs user code: returns that thread's per-chunk
+# generator (or None), so tf.random inside a parallel map is repeatable whatever the thread.
+element_hook = None
 
 
 def set_seed(seed: int | None) -> None:
@@ -24,6 +27,10 @@ def get_seed() -> int | None:
 
 def generator(seed: int | None = None) -> np.random.Generator:
     """The generator a draw should use: the global one, or the stream for an op seed."""
+    if element_hook is not None:
+        g = element_hook()
+        if g is not None:
+            return g
     if seed is None:
         return _state["gen"]
     count = _state["op_counts"].get(seed, 0)

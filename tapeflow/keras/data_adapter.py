@@ -116,7 +116,8 @@ class IterableDataAdapter:
         self.steps = None if steps is None else int(steps)
         self.what = what
         self._iterator = None
-        self._is_sequence = hasattr(data, "__getitem__") and hasattr(data, "__len__") and not hasattr(data, "element_spec")
+        self._is_sequence = (hasattr(data, "__getitem__") and hasattr(data, "__len__")
+                             and not hasattr(type(data), "element_spec"))
         self._one_shot = iter(data) is data if hasattr(data, "__iter__") and not self._is_sequence else False
         self.exhausted = False
 
@@ -187,7 +188,7 @@ def get_adapter(x, y=None, sample_weight=None, batch_size=None, shuffle=False, s
     """Pick the adapter for ``x``; errors name the argument that does not fit."""
     if x is None:
         raise ValueError(f"{what}: x is None; pass training data (arrays, a Dataset or a generator)")
-    is_iterable_source = (hasattr(x, "element_spec") or hasattr(x, "__next__") or
+    is_iterable_source = (hasattr(type(x), "element_spec") or hasattr(x, "__next__") or
                           (hasattr(x, "__getitem__") and hasattr(x, "__len__") and hasattr(x, "on_epoch_end")) or
                           (hasattr(x, "__iter__") and not isinstance(x, (np.ndarray, list, tuple, dict, Tensor))))
     if is_iterable_source:
