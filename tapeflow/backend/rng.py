@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-_state = {"seed": None, "gen": np.random.default_rng(), "op_counts": {}}
+_state = {"seed": None, "gen": None, "op_counts": {}}  # the generator is made on first use (np.random imports slowly)
 # Set by tapeflow.data while a Dataset.map runs user code: returns that thread's per-chunk
 # generator (or None), so tf.random inside a parallel map is repeatable whatever the thread.
 element_hook = None
@@ -32,7 +32,10 @@ def generator(seed: int | None = None) -> np.random.Generator:
         if g is not None:
             return g
     if seed is None:
-        return _state["gen"]
+        g = _state["gen"]
+        if g is None:
+            g = _state["gen"] = np.random.default_rng()
+        return g
     count = _state["op_counts"].get(seed, 0)
     _state["op_counts"][seed] = count + 1
     base = _state["seed"] if _state["seed"] is not None else 87654321
