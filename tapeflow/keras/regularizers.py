@@ -19,8 +19,8 @@ from ._serialization import deserialize_keras_object, serialize_keras_object
 
 def _check_factor(name: str, value) -> float:
     value = float(value)
-    if value < 0 or value != value:
-        raise ValueError(f"{name} must be a non-negative number, got {value}")
+    if not (0 <= value < float("inf")):
+        raise ValueError(f"{name} must be a finite non-negative number, got {value}")
     return value
 
 
@@ -111,7 +111,7 @@ class OrthogonalRegularizer(Regularizer):
         xn = nn_ops.l2_normalize(x, axis=1)
         prod = M.matmul(xn, A.transpose(xn))
         n = x.shape[0]
-        off = M.subtract(prod, A.eye(n, dtype=x.dtype))
+        off = M.multiply(prod, 1.0 - A.eye(n, dtype=x.dtype)._value)  # only off-diagonal products count
         size = max(n * n - n, 1)
         return M.multiply(M.divide(R.reduce_sum(M.abs(off)), float(size)), self.factor)
 
