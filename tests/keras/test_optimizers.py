@@ -151,7 +151,7 @@ def test_matches_torch_step_for_step(case, torch):
     w = tf.Variable(_W0.copy())
     p = torch.nn.Parameter(torch.tensor(_W0.copy(), dtype=torch.float64))
     topt = theirs(torch, [p])
-    for step in range(6):
+    for step in range(50):  # the issue asks for 50 steps
         g = _A * w.numpy() + _B                      # gradient of 0.5 * A * w^2 + B * w
         opt.apply_gradients([(tf.constant(g), w)])
         p.grad = torch.tensor(g, dtype=torch.float64)
