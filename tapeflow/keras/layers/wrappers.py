@@ -1,0 +1,177 @@
+"""Layer wrappers: Bidirectional (an RNN run both ways) and TimeDistributed (a layer per step)."""
+from __future__ import annotations
+
+from ...ops import array_ops as A
+from ...ops import math_ops as M
+from .base import Layer
+
+_MERGE_MODES = ("concat", "sum", "mul", "ave", None)
+
+
+def _clone(layer, name, **overrides):
+    from . import deserialize, serialize
+    config = serialize(layer)
+    config.pop("build_config", None)
+    config["config"].update(name=name, **overrides)
+    return deserialize(config)
+
+
+class Bidirectional(Layer):
+    """Run a recurrent layer forwards and a copy of it backwards, then merge the two outputs.
+
+    ``merge_mode`` is ``'concat'`` (default), ``'sum'``, ``'mul'``, ``'ave'`` or ``None`` (a list of
+    both outputs). Weights: the forward layer's, then the backward layer's. With
+    ``return_state=True`` the result is ``[output(s)..., *forward_states, *backward_states]``.
+
+    >>> import tapeflow as tf
+    >>> bi = tf.keras.layers.Bidirectional(tf.keras.layers.LSTM(4, return_sequences=True))
+    >>> bi(tf.ones((2, 5, 3))).shape.as_list()
+    [2, 5, 8]
+    """
+
+    def __init__(self, layer, merge_mode="concat", weights=None, backward_layer=None, **kwargs):
+        super().__init__(**kwargs)
+        if not isinstance(layer, Layer) or not hasattr(layer, "go_backwards"):
+            raise ValueError(f"Bidirectional: expected a recurrent layer (with go_backwards), got {layer!r}")
+        if merge_mode not in _MERGE_MODES:
+            raise ValueError(f"Bidirectional: merge_mode must be one of {_MERGE_MODES}, got {merge_mode!r}")
+        base = layer.name[len("forward_"):] if layer.name.startswith("forward_") else layer.name
+        self.forward_layer = _clone(layer, "forward_" + base)
+        if backward_layer is None:
+            self.backward_layer = _clone(layer, "backward_" + base, go_backwards=not layer.go_backwards)
+        else:
+            self.backward_layer = backward_layer
+        if self.forward_layer.go_backwards == self.backward_layer.go_backwards:
+            raise ValueError("Bidirectional: the forward and backward layers must have different go_backwards")
+        for a in ("return_sequences", "return_state"):
+            if getattr(self.forward_layer, a) != getattr(self.backward_layer, a):
+                raise ValueError(f"Bidirectional: forward and backward layers disagree on {a}")
+        for sub in (self.forward_layer, self.backward_layer):
+            if hasattr(sub, "zero_output_for_mask"):
+                sub.zero_output_for_mask = sub.return_sequences
+        self.merge_mode = merge_mode
+        self.return_sequences = self.forward_layer.return_sequences
+        self.return_state = self.forward_layer.return_state
+        self.supports_masking = True
+        self._initial_weights = weights if weights is not None else self._initial_weights
+
+    def build(self, input_shape):
+        for sub in (self.forward_layer, self.backward_layer):
+            if not sub.built:
+                sub._build_from_shapes(tuple(input_shape))
+        self.built = True
+
+    def _merge(self, y, yb):
+        if self.merge_mode == "concat":
+            return A.concat([y, yb], axis=-1)
+        if self.merge_mode == "sum":
+            return M.add(y, yb)
+        if self.merge_mode == "ave":
+            return M.multiply(M.add(y, yb), 0.5)
+        if self.merge_mode == "mul":
+            return M.multiply(y, yb)
+        return [y, yb]
+
+    def call(self, sequences, initial_state=None, mask=None, training=None):
+        fwd_state = bwd_state = None
+        if initial_state is not None:
+            states = list(initial_state)
+            half = len(states) // 2
+            fwd_state, bwd_state = states[:half], states[half:]
+        y = self.forward_layer(sequences, initial_state=fwd_state, mask=mask, training=training)
+        yb = self.backward_layer(sequences, initial_state=bwd_state, mask=mask, training=training)
+        states = []
+        if self.return_state:
+            states = list(y[1:]) + list(yb[1:])
+            y, yb = y[0], yb[0]
+        if self.return_sequences:
+            yb = A.reverse(yb, [1])
+        out = self._merge(y, yb)
+        if self.return_state:
+            return (out if isinstance(out, list) else [out]) + states
+        return out
+
+    def compute_mask(self, inputs, mask=None):
+        if isinstance(mask, (list, tuple)):
+            mask = mask[0]
+        out = mask if self.return_sequences else None
+        outs = [out, out] if self.merge_mode is None else [out]
+        if self.return_state:
+            n = len(self.forward_layer._state_sizes) * 2
+            return outs + [None] * n
+        return outs if self.merge_mode is None else out
+
+    def get_config(self):
+        from . import serialize
+        config = super().get_config()
+        config["layer"] = serialize(self.forward_layer)
+        config["layer"]["config"]["name"] = self.forward_layer.name[len("forward_"):]
+        config["layer"].pop("build_config", None)
+        config["merge_mode"] = self.merge_mode
+        config["backward_layer"] = serialize(self.backward_layer)
+        config["backward_layer"].pop("build_config", None)
+        return config
+
+    @classmethod
+    def from_config(cls, config, custom_objects=None):
+        from . import deserialize
+        config = dict(config)
+        config["layer"] = deserialize(config["layer"], custom_objects=custom_objects)
+        if config.get("backward_layer") is not None:
+            config["backward_layer"] = deserialize(config["backward_layer"], custom_objects=custom_objects)
+        return super().from_config(config, custom_objects)
+
+
+class TimeDistributed(Layer):
+    """Apply ``layer`` to every time step of ``(batch, timesteps, ...)`` inputs (one call on the
+    batch and time axes folded together; weights are shared across steps).
+
+    >>> import tapeflow as tf
+    >>> td = tf.keras.layers.TimeDistributed(tf.keras.layers.Dense(4))
+    >>> td(tf.ones((2, 5, 3))).shape.as_list()
+    [2, 5, 4]
+    """
+
+    def __init__(self, layer, **kwargs):
+        super().__init__(**kwargs)
+        if not isinstance(layer, Layer):
+            raise ValueError(f"TimeDistributed: expected a Layer, got {layer!r}")
+        self.layer = layer
+        self.supports_masking = True
+
+    def build(self, input_shape):
+        if len(input_shape) < 3:
+            raise ValueError(f'Layer "{self.name}": TimeDistributed needs inputs of rank >= 3 (batch, time, ...), '
+                             f"got shape {tuple(input_shape)}")
+        if not self.layer.built:
+            self.layer._build_from_shapes((None,) + tuple(input_shape[2:]))
+        self.built = True
+
+    def call(self, inputs, training=None, mask=None):
+        shape = inputs._value.shape
+        if len(shape) < 3:
+            raise ValueError(f'Layer "{self.name}": TimeDistributed needs inputs of rank >= 3, got shape {shape}')
+        b, t = shape[0], shape[1]
+        y = self.layer(A.reshape(inputs, (b * t,) + shape[2:]), training=training)
+        return A.reshape(y, (b, t) + tuple(y._value.shape[1:]))
+
+    def compute_mask(self, inputs, mask=None):
+        return mask
+
+    def get_config(self):
+        from . import serialize
+        config = super().get_config()
+        inner = serialize(self.layer)
+        inner.pop("build_config", None)
+        config["layer"] = inner
+        return config
+
+    @classmethod
+    def from_config(cls, config, custom_objects=None):
+        from . import deserialize
+        config = dict(config)
+        config["layer"] = deserialize(config["layer"], custom_objects=custom_objects)
+        return super().from_config(config, custom_objects)
+
+
+__all__ = ["Bidirectional", "TimeDistributed"]
