@@ -40,3 +40,18 @@ def generator(seed: int | None = None) -> np.random.Generator:
     _state["op_counts"][seed] = count + 1
     base = _state["seed"] if _state["seed"] is not None else 87654321
     return np.random.default_rng([base & 0xFFFFFFFF, int(seed) & 0xFFFFFFFF, count])
+
+
+def get_state() -> dict:
+    """The global RNG's full state (seed, generator, per-op-seed counters) for checkpoints."""
+    if _state["gen"] is None:
+        _state["gen"] = np.random.default_rng()
+    return {"seed": _state["seed"], "generator": _state["gen"].bit_generator.state,
+            "op_counts": dict(_state["op_counts"])}
+
+
+def set_state(seed, gen: np.random.Generator, op_counts: dict) -> None:
+    """Restore what ``get_state`` captured (``gen`` rebuilt by the caller from its bit-generator state)."""
+    _state["seed"] = None if seed is None else int(seed)
+    _state["gen"] = gen
+    _state["op_counts"] = {int(k): int(v) for k, v in op_counts.items()}

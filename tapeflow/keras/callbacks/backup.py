@@ -16,9 +16,9 @@ _BIT_GENERATORS = {"PCG64": np.random.PCG64, "PCG64DXSM": np.random.PCG64DXSM, "
 def capture_rng_state() -> dict:
     """tapeflow's global RNG (seed, generator, per-op-seed counters) and NumPy's legacy global RNG, as JSON data."""
     from ...backend import rng
-    st = rng._state
+    st = rng.get_state()
     name, keys, pos, has_gauss, cached = np.random.get_state()
-    return {"tapeflow": {"seed": st["seed"], "generator": rng.generator().bit_generator.state,
+    return {"tapeflow": {"seed": st["seed"], "generator": st["generator"],
                          "op_counts": [[int(k), int(v)] for k, v in st["op_counts"].items()]},
             "numpy": {"name": str(name), "keys": [int(k) for k in keys], "pos": int(pos),
                       "has_gauss": int(has_gauss), "cached_gaussian": float(cached)}}
@@ -47,9 +47,7 @@ def restore_rng_state(state: dict, path) -> None:
     except (KeyError, TypeError, ValueError) as e:
         raise ModelFileError(path, f"the RNG state in the backup is malformed ({e})") from None
     np.random.set_state(np_tuple)
-    rng._state["seed"] = None if seed is None else int(seed)
-    rng._state["gen"] = np.random.Generator(bitgen)
-    rng._state["op_counts"] = counts
+    rng.set_state(seed, np.random.Generator(bitgen), counts)
 
 
 class BackupAndRestore(Callback):
