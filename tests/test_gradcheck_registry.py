@@ -19,6 +19,8 @@ from tapeflow.autodiff.tape import GradientTape
 from tapeflow.debug import GradientCheckError, check_gradients
 from tapeflow.ops import array_ops as A
 from tapeflow.ops import conv_ops as C
+from tapeflow.ops import graph_ops as G
+from tapeflow.ops import rnn_ops as R
 from tapeflow.ops.registry import REGISTRY, bind
 
 # import every op module so that REGISTRY is complete and deterministic
@@ -57,6 +59,9 @@ def _conv_attrs(strides=(1, 1), dilations=(1, 1), pads=((0, 0), (0, 0)), groups=
 
 _SAME3 = ((1, 1), (1, 1))
 _mask = _rng.random((3, 4)) > 0.5
+_seq_mask = np.array([[True, True, True], [False, True, True], [True, False, True], [True, True, False]])
+_sp_adj = __import__("scipy.sparse", fromlist=["csr_matrix"]).csr_matrix(
+    np.array([[0.0, 1.5, 0, 0], [0.3, 0, 0, -1.0], [0, 0, 2.0, 0], [0.7, 0, 0.5, 0]]))
 
 CASES = {
     # -- binary arithmetic: scalar, vector, matrix, broadcast --------------------------------
@@ -200,7 +205,48 @@ CASES = {
                    ("1d", lambda x: tf.nn.avg_pool1d(x, 3, 2, "SAME"), [rnd(2, 5, 2)])],
     "avg_pool2d_vjp": [("direct", lambda g: bind(C._avg_pool_vjp, g, input_shape=(1, 5, 5, 2), ksize=(3, 3),
                                                  strides=(2, 2), pads=_SAME3), [rnd(1, 3, 3, 2)])],
+    # -- fused conv + bias (+ relu), fused normalization (conv/normalization layers) ----------
+    "conv2d_bias": [("relu-same", lambda x, w, b: C._conv_fast.conv2d_bias(x, w, b, 1, "SAME", relu=True),
+                     [rnd(2, 4, 5, 3), rnd(3, 3, 3, 2), away(2)]),
+                    ("linear-stride2", lambda x, w, b: C._conv_fast.conv2d_bias(x, w, b, 2, "VALID"),
+                     [rnd(1, 5, 5, 2), rnd(2, 2, 2, 3), rnd(3)]),
+                    ("few-channels", lambda x, w, b: C._conv_fast.conv2d_bias(x, w, b, 1, "VALID", relu=True),
+                     [rnd(2, 5, 4, 1), rnd(3, 2, 1, 4), away(4)])],
+    "fused_normalize": [
+        ("batch-axes", lambda x, g, b: tapeflow.ops.norm_ops.fused_normalize(x, g, b, axes=(0, 1, 2))[0],
+         [rnd(2, 3, 3, 4), rnd(4), rnd(4)]),
+        ("layer-last", lambda x, g, b: tapeflow.ops.norm_ops.fused_normalize(x, g, b, axes=-1)[0], [rnd(3, 5), rnd(5), rnd(5)]),
+        ("group-view", lambda x, g, b: tapeflow.ops.norm_ops.fused_normalize(x, g, b, axes=(1, 2, 4))[0],
+         [rnd(2, 3, 2, 2, 3), rnd(1, 1, 1, 2, 3), rnd(1, 1, 1, 2, 3)])],
+    # -- recurrent sequences (ops/rnn_ops.py): plain and with a (T, B) step mask ---------------
+    "lstm_sequence": [("plain", lambda xp, h, c, rk: R.lstm_sequence(xp, h, c, rk),
+                       [rnd(4, 3, 8), rnd(3, 2), rnd(3, 2), rnd(2, 8)]),
+                      ("masked", lambda xp, h, c, rk: R.lstm_sequence(xp, h, c, rk, mask=_seq_mask),
+                       [rnd(4, 3, 8), rnd(3, 2), rnd(3, 2), rnd(2, 8)])],
+    "gru_sequence": [("plain", lambda xp, h, rk, rb: R.gru_sequence(xp, h, rk, rb),
+                      [rnd(4, 3, 6), rnd(3, 2), rnd(2, 6), rnd(6)]),
+                     ("masked", lambda xp, h, rk, rb: R.gru_sequence(xp, h, rk, rb, mask=_seq_mask),
+                      [rnd(4, 3, 6), rnd(3, 2), rnd(2, 6), rnd(6)])],
+    "simple_rnn_sequence": [("plain", lambda xp, h, rk: R.simple_rnn_sequence(xp, h, rk),
+                             [rnd(4, 3, 2), rnd(3, 2), rnd(2, 2)]),
+                            ("masked", lambda xp, h, rk: R.simple_rnn_sequence(xp, h, rk, mask=_seq_mask),
+                             [rnd(4, 3, 2), rnd(3, 2), rnd(2, 2)])],
+    # -- graph propagation (ops/graph_ops.py): scipy.sparse and dense constant matrices ----------
+    "sparse_dense_matmul": [("csr", lambda x: G.sparse_dense_matmul(_sp_adj, x), [rnd(4, 3)]),
+                            ("dense", lambda x: G.sparse_dense_matmul(_sp_adj.toarray(), x), [rnd(4, 2)])],
 }
+
+# -- einsum (ops/einsum_ops.py): contraction, batch, outer, a letter only one operand sums, ellipsis ----
+from tapeflow.ops.einsum_ops import einsum as _einsum  # noqa: E402
+
+CASES["einsum"] = [
+    ("matmul", lambda a, b: _einsum("ij,jk->ik", a, b), [rnd(3, 4), rnd(4, 2)]),
+    ("batch", lambda a, b: _einsum("bij,bjk->bik", a, b), [rnd(2, 3, 4), rnd(2, 4, 2)]),
+    ("outer", lambda a, b: _einsum("i,j->ij", a, b), [rnd(3), rnd(4)]),
+    ("own-sum", lambda a, b: _einsum("ij,i->i", a, b), [rnd(3, 4), rnd(3)]),
+    ("three", lambda a, b, c: _einsum("ij,jk,kl->il", a, b, c), [rnd(2, 3), rnd(3, 4), rnd(4, 2)]),
+    ("ellipsis-implicit", lambda a, b: _einsum("...ij,jk", a, b), [rnd(2, 3, 4), rnd(4, 2)]),
+]
 
 
 def _params():

@@ -133,11 +133,31 @@ def _tap_slice(i, j, ho, wo, strides, dilations):
             slice(c0, c0 + strides[1] * (wo - 1) + 1, strides[1]))
 
 
+def _cols_t(xp, kh, kw, ho, wo, strides, dilations) -> np.ndarray:
+    """(kh*kw*c, n*ho*wo): the window matrix transposed, one contiguous copy per kernel tap.
+
+    For inputs with few channels (a first layer on images) this beats the strided window copy,
+    whose innermost run is only c elements long, several times over.
+    """
+    n, _, _, c = xp.shape
+    out = np.empty((kh, kw, c, n, ho, wo), dtype=xp.dtype)
+    for i in range(kh):
+        for j in range(kw):
+            out[i, j] = xp[_tap_slice(i, j, ho, wo, strides, dilations)].transpose(3, 0, 1, 2)
+    return out.reshape(kh * kw * c, n * ho * wo)
+
+
+_FEW_CHANNELS = 4  # at most this many input channels (groups == 1): use the transposed window matrix
+
+
 def _conv_fwd(x, w, strides, dilations, pads, groups):
     kh, kw, _, cout = w.shape
     xp = _pad(x, pads)
     ho = _out_size(xp.shape[1], kh, strides[0], dilations[0])
     wo = _out_size(xp.shape[2], kw, strides[1], dilations[1])
+    if groups == 1 and x.shape[3] <= _FEW_CHANNELS:
+        out = _cols_t(xp, kh, kw, ho, wo, strides, dilations).T @ w.reshape(-1, cout)
+        return out.reshape(x.shape[0], ho, wo, cout)
     out = np.matmul(_cols(xp, kh, kw, ho, wo, strides, dilations, groups), _wmat(w, groups))
     if groups == 1:
         return out.reshape(x.shape[0], ho, wo, cout)
@@ -168,7 +188,10 @@ def _conv_input_fwd(g, w, input_shape, strides, dilations, pads, groups):
 def _conv_filter_fwd(x, g, filter_shape, strides, dilations, pads, groups):
     """d<conv2d(x, w), g>/dw: one (batched) matmul of the window matrix with g."""
     kh, kw, _, _ = filter_shape
-    _, ho, wo, _ = g.shape
+    _, ho, wo, cout = g.shape
+    if groups == 1 and x.shape[3] <= _FEW_CHANNELS:
+        cols_t = _cols_t(_pad(x, pads), kh, kw, ho, wo, strides, dilations)
+        return (cols_t @ np.ascontiguousarray(g).reshape(-1, cout)).reshape(filter_shape)
     cols = _cols(_pad(x, pads), kh, kw, ho, wo, strides, dilations, groups)
     dw = np.matmul(cols.transpose(0, 2, 1), _gmat(g, groups))
     return _wfrom(dw, filter_shape, groups)
@@ -197,7 +220,8 @@ def _same_dtype(x: Tensor, w: Tensor, op: str) -> None:
                         f"cast one with tf.cast")
 
 
-def _conv2d_nhwc(x: Tensor, w: Tensor, strides, padding, dilations, op: str, channels_first=False) -> Tensor:
+def _conv2d_nhwc(x: Tensor, w: Tensor, strides, padding, dilations, op: str, channels_first=False,
+                 attrs_only=False):
     if x._value.ndim != 4 or w._value.ndim != 4:
         raise ValueError(f"{op}: expected a rank-4 input and rank-4 filters (kh, kw, in, out), got shapes "
                          f"{x._value.shape} and {w._value.shape}")
@@ -214,7 +238,8 @@ def _conv2d_nhwc(x: Tensor, w: Tensor, strides, padding, dilations, op: str, cha
     if h + sum(pads[0]) < k_eff[0] or wd + sum(pads[1]) < k_eff[1]:
         raise ValueError(f"{op}: the (dilated) kernel {k_eff} is larger than the padded input "
                          f"{(h + sum(pads[0]), wd + sum(pads[1]))} (input shape {x._value.shape})")
-    return bind(_conv, x, w, strides=s, dilations=d, pads=pads, groups=c // cg)
+    attrs = dict(strides=s, dilations=d, pads=pads, groups=c // cg)
+    return attrs if attrs_only else bind(_conv, x, w, **attrs)
 
 
 def _to_nhwc(x: Tensor) -> Tensor:
@@ -569,3 +594,5 @@ def _by_rank(fn1d, fn2d, op):
 
 max_pool = _by_rank(max_pool1d, max_pool2d, "max_pool")
 avg_pool = _by_rank(avg_pool1d, avg_pool2d, "avg_pool")
+
+from . import conv_fast as _conv_fast  # noqa: E402,F401 - fused conv+bias+relu and the array VJP twins

@@ -65,7 +65,7 @@ FAST = {
     "divide": (lambda g, ans, x, y: g / y, lambda g, ans, x, y: -g * ans / y),
     "negative": (lambda g, ans, x: -g,),
     "matmul": (lambda g, ans, a, b: g @ _mT(b), lambda g, ans, a, b: _mT(a) @ g),
-    "relu": (lambda g, ans, x: np.where(x > 0, g, np.zeros((), g.dtype)),),
+    "relu": (lambda g, ans, x: g * (x > 0),),  # a mask multiply: several times faster than np.where
     "exp": (lambda g, ans, x: g * ans,),
     "log": (lambda g, ans, x: g / x,),
     "square": (lambda g, ans, x: g * (2 * x),),

@@ -65,3 +65,23 @@ def deserialize(config, custom_objects=None):
 
 __all__ = _BUILTIN_NAMES + ["Input", "InputSpec", "serialize", "deserialize", "add", "subtract", "multiply",
                             "average", "maximum", "minimum", "concatenate", "dot"]
+from .recurrent import GRU, LSTM, RNN, GRUCell, LSTMCell, Masking, SimpleRNN, SimpleRNNCell  # noqa: F401,E402
+
+_BUILTIN_NAMES += ["RNN", "SimpleRNN", "LSTM", "GRU", "SimpleRNNCell", "LSTMCell", "GRUCell", "Masking"]
+__all__ += ["RNN", "SimpleRNN", "LSTM", "GRU", "SimpleRNNCell", "LSTMCell", "GRUCell", "Masking"]
+from . import convolutional as _conv, embedding as _emb, normalization as _norm  # noqa: E402
+from . import pooling as _pool, regularization as _reg, reshaping as _reshape  # noqa: E402
+
+for _mod in (_conv, _pool, _norm, _reg, _reshape, _emb):
+    globals().update({_n: getattr(_mod, _n) for _n in _mod.__all__})
+    _BUILTIN_NAMES += list(_mod.__all__)
+    __all__ += list(_mod.__all__)
+del _mod
+from .wrappers import Bidirectional, TimeDistributed  # noqa: F401,E402
+from .attention import AdditiveAttention, Attention, MultiHeadAttention  # noqa: F401,E402
+from .graph import GCNConv, GraphConv  # noqa: F401,E402
+
+_BUILTIN_NAMES += ["Bidirectional", "TimeDistributed", "MultiHeadAttention", "Attention", "AdditiveAttention",
+                   "GCNConv"]
+__all__ += ["Bidirectional", "TimeDistributed", "MultiHeadAttention", "Attention", "AdditiveAttention", "GCNConv",
+            "GraphConv"]

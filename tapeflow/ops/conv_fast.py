@@ -1,0 +1,139 @@
+"""The convolution training hot path: a fused conv2d + bias (+ relu) primitive and array VJP twins.
+
+``conv2d_bias(x, w, b, relu)`` is ``relu?(conv2d(x, w) + b)`` in one pass over the output (the
+bias is added to, and relu applied on, the fresh matmul result in place). Its VJP masks the
+upstream gradient once by ``ans > 0`` and hands it to the same backprop primitives as
+``conv2d``, so it is closed under differentiation like them.
+
+The ``fast`` twins (used by the tape for plain first-order gradients) run the NumPy kernels of
+``conv_ops`` directly, and max pooling's twin reuses the forward's output as each window's
+maximum instead of recomputing it; non-overlapping windows (the usual 2x2 / stride 2) work on a
+reshaped view with one broadcast comparison.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..autodiff.tensor import Tensor
+from . import array_ops as A
+from . import conv_ops as C
+from . import reduce_ops as R
+from .registry import REGISTRY, bind, defvjp, primitive
+
+
+# -- fused conv2d + bias (+ relu) ------------------------------------------------------------
+def _conv_bias_fwd(x, w, b, relu, strides, dilations, pads, groups):
+    y = C._conv_fwd(x, w, strides, dilations, pads, groups)
+    y += b
+    if relu:
+        np.maximum(y, 0, out=y)
+    return y
+
+
+def _masked_t(g: Tensor, ans: Tensor, relu: bool) -> Tensor:
+    return A.multiply_mask(g, ans._value > 0) if relu else g
+
+
+_conv_bias = primitive("conv2d_bias", _conv_bias_fwd)
+defvjp(_conv_bias,
+       lambda g, ans, x, w, b, relu, **a: bind(C._conv_input, _masked_t(g, ans, relu), w,
+                                                input_shape=x._value.shape, **a),
+       lambda g, ans, x, w, b, relu, **a: bind(C._conv_filter, x, _masked_t(g, ans, relu),
+                                                filter_shape=w._value.shape, **a),
+       lambda g, ans, x, w, b, relu, **a: R.reduce_sum(_masked_t(g, ans, relu), axis=(0, 1, 2)))
+
+_LAST: dict = {}  # (g, ans) of the node being differentiated -> its masked gradient, shared by 3 VJPs
+
+
+def _masked(g, ans, relu):
+    if not relu:
+        return g
+    key = _LAST.get("key")
+    if key is not None and key[0] is g and key[1] is ans:
+        return _LAST["gm"]
+    gm = np.multiply(g, ans > 0)  # 5x faster than np.where(ans > 0, g, 0) on large arrays (measured)
+    _LAST["key"], _LAST["gm"] = (g, ans), gm
+    return gm
+
+
+def _channel_sums(g):
+    """Sum over all but the last axis as one BLAS matrix-vector product (~10x np.sum's speed here)."""
+    g2 = np.ascontiguousarray(g).reshape(-1, g.shape[-1])
+    return np.ones(g2.shape[0], dtype=g2.dtype) @ g2
+
+
+def _release(out):
+    _LAST.clear()  # the bias gradient is computed last: drop the cached arrays
+    return out
+
+
+_conv_bias.fast = (
+    lambda g, ans, x, w, b, relu, **a: C._conv_input_fwd(_masked(g, ans, relu), w, x.shape, **a),
+    lambda g, ans, x, w, b, relu, **a: C._conv_filter_fwd(x, _masked(g, ans, relu), w.shape, **a),
+    lambda g, ans, x, w, b, relu, **a: _release(_channel_sums(_masked(g, ans, relu))),
+)
+
+
+def conv2d_bias(x: Tensor, w: Tensor, b: Tensor, strides, padding, dilations=None, relu: bool = False) -> Tensor:
+    """``relu?(conv2d(x, w, strides, padding, dilations) + b)`` for NHWC ``x`` in one fused primitive.
+
+    >>> import tapeflow as tf
+    >>> y = conv2d_bias(tf.ones((1, 4, 4, 1)), tf.ones((3, 3, 1, 2)), tf.constant([-10.0, 1.0]), 1, "VALID",
+    ...                 relu=True)
+    >>> y.numpy()[0, 0, 0].tolist()
+    [0.0, 10.0]
+    """
+    plain = C._conv2d_nhwc(x, w, strides, padding, dilations, "conv2d_bias", attrs_only=True)
+    if b._value.shape != (w._value.shape[3],):
+        raise ValueError(f"conv2d_bias: bias must have shape ({w._value.shape[3]},), got {b._value.shape}")
+    C._same_dtype(x, b, "conv2d_bias")
+    return bind(_conv_bias, x, w, b, relu=bool(relu), **plain)
+
+
+# -- array twins of the conv2d and max_pool2d VJPs --------------------------------------------
+REGISTRY["conv2d"].fast = (
+    lambda g, ans, x, w, **a: C._conv_input_fwd(g, w, x.shape, **a),
+    lambda g, ans, x, w, **a: C._conv_filter_fwd(x, g, w.shape, **a),
+)
+
+
+def _max_pool_vjp_given_max(g, x, best, ksize, strides, pads):
+    """Route each window's gradient to its first maximum, the window maxima ``best`` given."""
+    n, h, wd, c = x.shape
+    ho, wo = best.shape[1:3]
+    kh, kw = ksize
+    g = np.asarray(g)
+    if tuple(strides) == tuple(ksize) and not any(p for pair in pads for p in pair):
+        dx = np.zeros(x.shape, dtype=g.dtype)
+        xv = x[:, :ho * kh, :wo * kw]
+        exact = xv.shape == x.shape
+        xv = xv.reshape(n, ho, kh, wo, kw, c)
+        dv = dx.reshape(xv.shape) if exact else np.zeros(xv.shape, dtype=g.dtype)
+        hit = xv == best[:, :, None, :, None, :]
+        taken = np.zeros(best.shape, dtype=bool)
+        for i in range(kh):
+            for j in range(kw):
+                m = hit[:, :, i, :, j, :]
+                np.greater(m, taken, out=m)  # a maximum not already claimed by an earlier tap
+                np.logical_or(taken, m, out=taken)
+                np.multiply(g, m, out=dv[:, :, i, :, j, :])
+        if not exact:
+            dx[:, :ho * kh, :wo * kw] = dv.reshape(n, ho * kh, wo * kw, c)
+        return dx
+    xp = C._pad(x, pads, C._lowest(x.dtype))
+    dxp = np.zeros(xp.shape, dtype=g.dtype)
+    taken = np.zeros(best.shape, dtype=bool)
+    m = np.empty(best.shape, dtype=bool)
+    tmp = np.empty(best.shape, dtype=g.dtype)
+    for i in range(kh):
+        for j in range(kw):
+            sl = C._tap_slice(i, j, ho, wo, strides, (1, 1))
+            np.equal(xp[sl], best, out=m)
+            np.greater(m, taken, out=m)
+            np.logical_or(taken, m, out=taken)
+            np.multiply(g, m, out=tmp)
+            dxp[sl] += tmp
+    return C._crop(dxp, pads, h, wd)
+
+
+REGISTRY["max_pool2d"].fast = (lambda g, ans, x, **a: _max_pool_vjp_given_max(g, x, ans, **a),)
