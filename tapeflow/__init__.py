@@ -16,6 +16,7 @@ import importlib as _importlib
 
 from . import config, debug, math, nn, ops, random  # noqa: F401
 from .autodiff.custom import custom_gradient  # noqa: F401
+from .autodiff.recompute import recompute_grad  # noqa: F401
 from .autodiff.tape import GradientTape  # noqa: F401
 from .autodiff.tensor import Tensor, TensorShape, Variable, constant, convert_to_tensor, is_tensor  # noqa: F401
 from .backend import (bool_ as bool, float16, float32, float64, int8, int16, int32, int64,  # noqa: F401

@@ -39,7 +39,9 @@ def custom_gradient(f=None):
 
         def make_vjp(i):
             def vjp(g, ans, *inputs):
-                if cache.get("g") is not g:
+                # The array fast path wraps the same gradient array in a new Tensor per input:
+                # key the cache on the array so grad_fn runs once per backward pass.
+                if cache.get("g") is not g._value:
                     gs = grad_fn(g)
                     if not isinstance(gs, (list, tuple)):
                         gs = (gs,)
@@ -47,7 +49,7 @@ def custom_gradient(f=None):
                         raise ValueError(
                             f"custom_gradient '{f.__name__}': grad_fn returned {len(gs)} gradients "
                             f"for {len(inputs)} inputs")
-                    cache["g"] = g  # holding g keeps its id from being reused while cached
+                    cache["g"] = g._value  # holding it keeps its identity from being reused while cached
                     cache["gs"] = [None if x is None else convert_to_tensor(x) for x in gs]
                 return cache["gs"][i]
             return vjp

@@ -20,6 +20,9 @@ import numpy as np
 from .tensor import Tensor, Variable
 
 _recording: list = []  # tapes currently recording, innermost last
+# Set by tapeflow.debug.enable_check_numerics: ``check(prim, value, backward)`` raises on NaN/Inf.
+# None (the default) costs one global load per op.
+_numerics = None
 
 
 class Primitive:
@@ -65,6 +68,8 @@ def apply(prim: Primitive, args: tuple, attrs: dict) -> Tensor:
         raise type(e)(f"{prim.name}: {e} (inputs shape:dtype = {shapes})") from None
     if type(value) is not np.ndarray:  # full reductions give NumPy scalars
         value = np.asarray(value)
+    if _numerics is not None:
+        _numerics(prim, value, False)
     out = Tensor._wrap(value)
     if _recording and _differentiable(value):
         vjps = prim.vjps
@@ -261,6 +266,7 @@ class GradientTape:
     def _walk_arrays(nodes, grads, src_ids, live):
         """First-order backward walk on NumPy arrays (nothing records it): the fast path."""
         arr = {k: v._value for k, v in grads.items()}
+        check = _numerics
         for n in reversed(nodes):
             oid = id(n.out)
             g = arr.get(oid)
@@ -279,6 +285,8 @@ class GradientTape:
                     if gt is None:
                         continue
                     gi = gt._value
+                if check is not None:
+                    check(n.prim, gi, True)
                 av = a._value
                 if gi.shape != av.shape:
                     gi = _sum_to_array(gi, av.shape)

@@ -47,6 +47,10 @@ class Callback:
 
 
 def _overrides(cb, hook: str) -> bool:
+    own = getattr(cb, "__dict__", {})
+    if hook in own or (hook in ("on_train_batch_begin", "on_train_batch_end")
+                       and hook.replace("train_", "") in own):
+        return True  # a hook set on the instance (LambdaCallback)
     mine = getattr(type(cb), hook, None)
     base = getattr(Callback, hook)
     if mine is not base:
