@@ -80,3 +80,14 @@ def clear_session(free_memory: bool = True) -> None:
 
 def backend() -> str:
     return "numpy"
+
+
+def __getattr__(name):
+    """tf.keras 2's backend functions (``K.mean``, ``K.random_normal``, ``K.int_shape``...), loaded on first use."""
+    import importlib
+    legacy = importlib.import_module(".ops.legacy_backend", __package__)
+    if name in legacy.NAMES:
+        value = getattr(legacy, name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'tapeflow.keras.backend' has no attribute {name!r}")

@@ -60,8 +60,20 @@ class CompileLoss:
             if len(self.weights) != len(self.fns):
                 raise ValueError(f"compile: loss_weights has {len(self.weights)} entries for {len(self.fns)} outputs")
         self.last_per_output = None
+        self._tracker = None  # the model's loss tracker, set by compile()
 
     def __call__(self, y_true, y_pred, sample_weight=None, regularization_losses=None):
+        """tf.keras 2's ``model.compiled_loss(y, y_pred, sample_weight, regularization_losses=...)``: the
+        total loss, also recorded in the model's ``loss`` tracker (as tf.keras 2's container does)."""
+        total = self.compute(y_true, y_pred, sample_weight, regularization_losses)
+        if self._tracker is not None:
+            first = tree.first(y_pred)
+            shape = getattr(first, "shape", None)
+            self._tracker.update_state(total, sample_weight=int(shape[0]) if shape else 1)
+        return total
+
+    def compute(self, y_true, y_pred, sample_weight=None, regularization_losses=None):
+        """The total loss: weighted per-output losses plus ``regularization_losses`` (nothing recorded)."""
         ys = _as_list(y_true, self.output_names)
         ps = _as_list(y_pred, self.output_names)
         if len(ys) != len(ps):
@@ -95,6 +107,8 @@ def _as_list(v, names):
 
 class CompileMetrics:
     """The compiled metrics, resolved on the first batch; ``update_state`` then ``result``."""
+
+    name = "compile_metrics"
 
     def __init__(self, metrics, weighted_metrics=None, output_names=None, loss=None):
         self.output_names = list(output_names or ["output"])

@@ -166,7 +166,7 @@ class IterableDataAdapter:
                             "(e.g. use .repeat())", stacklevel=3)
                     if self._iterator is not None:
                         self._iterator = iter(self.data) if not self._one_shot else None
-                return
+                break
             k += 1
             x, y, sw = unpack_x_y_sample_weight(batch)
             yield _pack(tree.map_structure(lambda a: _as_array(a, f"{self.what}: x"), x),

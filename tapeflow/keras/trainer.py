@@ -13,12 +13,15 @@ Override ``train_step`` / ``test_step`` / ``predict_step`` to customize, as in K
 """
 from __future__ import annotations
 
+import sys
+
 import numpy as np
 
 from ..autodiff.tape import GradientTape
 from ..autodiff.tensor import Tensor
 from . import data_adapter as DA
 from .compile_utils import CompileLoss, CompileMetrics, to_numpy_logs
+from .layers.tracking import VERSION
 from .utils import tree
 from .utils.data_utils import unpack_x_y_sample_weight
 
@@ -28,6 +31,9 @@ class Trainer:
 
     _is_compiled = False
     stop_training = False
+    _initial_epoch = None
+    _trainer_record_grads = False
+    _trainer_last_grads = None
 
     # -- compile --------------------------------------------------------------------------
     def compile(self, optimizer="rmsprop", loss=None, loss_weights=None, metrics=None, weighted_metrics=None,
@@ -41,11 +47,19 @@ class Trainer:
         from . import metrics as metrics_mod
         from . import optimizers
         self.optimizer = optimizers.get(optimizer)
+        if auto_scale_loss:  # mixed_float16: wrap in a LossScaleOptimizer, as Keras does
+            mp = sys.modules.get("tapeflow.keras.mixed_precision")
+            if mp is not None:
+                self.optimizer = mp.maybe_wrap_optimizer(self, self.optimizer)
+        self._compile_config = {"loss": loss, "loss_weights": loss_weights, "metrics": metrics,
+                                "weighted_metrics": weighted_metrics}
         names = self._output_names()
         self.loss = loss
-        self.compiled_loss = CompileLoss(loss, loss_weights, names) if loss is not None else None
-        self.compiled_metrics = CompileMetrics(metrics, weighted_metrics, names, loss=loss)
         self._loss_tracker = metrics_mod.Mean(name="loss")
+        self.compiled_loss = CompileLoss(loss, loss_weights, names) if loss is not None else None
+        if self.compiled_loss is not None:
+            self.compiled_loss._tracker = self._loss_tracker  # a tf.keras 2 train_step calls compiled_loss(...)
+        self.compiled_metrics = CompileMetrics(metrics, weighted_metrics, names, loss=loss)
         self._per_output_trackers = None
         self._is_compiled = True
         self.stop_training = False
@@ -79,7 +93,7 @@ class Trainer:
             for r in losses[1:]:
                 total = total + r
             return total
-        return self.compiled_loss(y, y_pred, sample_weight, regularization_losses=losses)
+        return self.compiled_loss.compute(y, y_pred, sample_weight, regularization_losses=losses)
 
     def compute_metrics(self, x, y, y_pred, sample_weight=None):
         self.compiled_metrics.update_state(y, y_pred, sample_weight)
@@ -105,16 +119,22 @@ class Trainer:
 
     @property
     def metrics(self):
-        """Every metric reset at each epoch: the loss tracker, then the compiled metrics."""
+        """Every metric reset at each epoch: the loss tracker, the compiled metrics (the container itself
+        until its first batch resolves it), then metrics held in attributes of the model and its layers
+        and those made by ``add_metric``. A subclass may override this property, as in Keras."""
         out = []
         if self._is_compiled:
             out.append(self._loss_tracker)
             if self._per_output_trackers:
                 out.extend(self._per_output_trackers)
-            out.extend(self.compiled_metrics.metrics)
-        for layer in getattr(self, "_flatten_layers", lambda: [])():
-            if layer is not self:
-                out.extend(getattr(layer, "_tracked_metrics", []))
+            cm = self.compiled_metrics
+            if cm.built:
+                out.extend(cm.metrics)
+            elif cm.spec is not None or cm.weighted_spec is not None:
+                out.append(cm)
+        tracked = _tracked_metrics(self)
+        if tracked:
+            out.extend(tracked)
         return out
 
     @property
@@ -140,12 +160,17 @@ class Trainer:
         """One optimization step on ``data`` = (x, y, sample_weight); returns the logs dict."""
         x, y, sample_weight = unpack_x_y_sample_weight(data)
         variables = self.trainable_variables
+        optimizer = self.optimizer
+        scale = getattr(optimizer, "loss_scale_factor", None)  # LossScaleOptimizer / loss_scale_factor: scale inside the tape
         with GradientTape() as tape:
             y_pred = self(x, training=True)
             loss = self.compute_loss(x=x, y=y, y_pred=y_pred, sample_weight=sample_weight)
+            scaled = loss if scale is None else optimizer.scale_loss(loss)
         self._track_loss(loss, y_pred, x)
-        grads = tape.gradient(loss, variables)
-        self.optimizer.apply_gradients(zip(grads, variables))
+        grads = tape.gradient(scaled, variables)
+        if self._trainer_record_grads:  # a diagnostics callback (GradientNorms) asked for them
+            self._trainer_last_grads = (grads, variables, scale)
+        optimizer.apply_gradients(zip(grads, variables))
         return self.compute_metrics(x, y, y_pred, sample_weight)
 
     def test_step(self, data):
@@ -212,7 +237,12 @@ class Trainer:
         train_step = self.train_step
         want_batch_begin = cbs.wants("on_train_batch_begin")
         want_batch_end = cbs.wants("on_train_batch_end")
+        self._initial_epoch = None
         cbs.on_train_begin()
+        # a callback that restores a run (BackupAndRestore) sets model._initial_epoch in on_train_begin
+        if self._initial_epoch is not None:
+            initial_epoch = max(int(initial_epoch), int(self._initial_epoch))
+            self._initial_epoch = None
         logs = {}
         epoch_logs = {}
         for epoch in range(initial_epoch, epochs):
@@ -238,6 +268,8 @@ class Trainer:
             cbs.on_epoch_end(epoch, epoch_logs)
             if self.stop_training:
                 break
+        if getattr(self.optimizer, "use_ema", False):
+            self.optimizer.finalize_variable_values(self.trainable_variables)
         cbs.on_train_end(epoch_logs)
         for c in cbs:
             if type(c).__name__ == "History":
@@ -326,6 +358,46 @@ class Trainer:
     def predict_on_batch(self, x):
         out = self.predict_step((DA._as_array(x, "predict_on_batch: x") if not isinstance(x, (list, dict)) else x,))
         return tree.map_structure(lambda t: t._value if isinstance(t, Tensor) else t, out)
+
+
+def _tracked_metrics(model) -> list:
+    """Metric objects in attributes (or lists/dicts) of the model and its non-Model sub-layers, plus the
+    ``add_metric`` ones; cached until the layer tree or an attribute holding a metric changes."""
+    cache = model.__dict__.get("_cache")
+    c = cache.get("metrics") if cache is not None else None
+    if c is not None and c[0] == VERSION[0]:
+        return c[1]
+    from .metrics.base import Metric
+    out, seen = [], set()
+
+    def take(v, depth=0):
+        if isinstance(v, Metric):
+            if id(v) not in seen:
+                seen.add(id(v))
+                out.append(v)
+        elif depth < 2 and isinstance(v, (list, tuple)):
+            for e in v:
+                take(e, depth + 1)
+        elif depth < 2 and isinstance(v, dict):
+            for e in v.values():
+                take(e, depth + 1)
+    layers = model._flatten_layers() if hasattr(model, "_flatten_layers") else [model]
+    for layer in layers:
+        if layer is not model and isinstance(layer, Trainer):
+            continue  # a wrapped Model keeps its own metrics (as Keras 3)
+        for k, v in layer.__dict__.items():
+            if k in _TRAINER_ATTRS or k == "_added_metrics":
+                continue
+            take(v)
+        for m in layer.__dict__.get("_added_metrics", {}).values():
+            take(m)
+    if cache is not None:
+        cache["metrics"] = (VERSION[0], out)
+    return out
+
+
+_TRAINER_ATTRS = frozenset({"_loss_tracker", "_per_output_trackers", "compiled_metrics", "compiled_loss",
+                            "optimizer", "history"})
 
 
 def _flatten_logs(logs):

@@ -1,2 +1,2 @@
-"""``tf.keras.datasets``: mnist, fashion_mnist."""
-from . import fashion_mnist, mnist  # noqa: F401
+"""``tf.keras.datasets``: mnist, fashion_mnist, cifar10."""
+from . import cifar10, fashion_mnist, mnist  # noqa: F401

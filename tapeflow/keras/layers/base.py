@@ -21,13 +21,13 @@ from .. import backend as K
 from .. import constraints, initializers, regularizers
 from .input_spec import InputSpec, assert_input_compatibility
 from .layer_utils import (_collect_layers, _has_symbolic, _is_number_list, _resolve_dtype, _shape_struct,
-                          _to_shape_struct, auto_config)
+                          _to_shape_struct, add_metric_value, auto_config, bind_positional)
 from .tracking import CTX, VERSION, TrackedDict, TrackedList, bump
 
 _NOT_TRACKED = frozenset({
     "_trainable_variables", "_non_trainable_variables", "_losses", "_inbound_nodes", "_outbound_nodes",
     "_cache", "_auto_config", "_call_sig", "input_spec", "_build_input_shape", "_batch_input_shape",
-    "_initial_weights"})
+    "_initial_weights", "_added_metrics", "_pos_names"})
 _UNTRACKED_PREFIXES = ("_trainer", "_compile", "_self_")
 _INPUT_KWARGS = ("input_shape", "input_dim", "batch_input_shape", "batch_size", "activity_regularizer",
                  "autocast", "dynamic", "input_dtype", "weights")
@@ -116,6 +116,8 @@ class Layer:
         elif t is tuple or t is TrackedList or t is TrackedDict:
             bump()
             self._adopt(value)
+        elif hasattr(t, "reset_state") and hasattr(t, "result"):
+            bump()  # a metric: Model.metrics collects it (cached against VERSION)
         object.__setattr__(self, name, value)
 
     def __delattr__(self, name):
@@ -321,6 +323,26 @@ class Layer:
                 out.append(reg(v))
         return out
 
+    def add_metric(self, value, name=None, aggregation="mean") -> None:
+        """tf.keras 2: track ``value`` (a tensor computed in ``call``) as a metric named ``name``; fit's logs
+        and progress bar show its mean over the epoch (``aggregation="sum"``: its running sum).
+
+        >>> import tapeflow as tf
+        >>> class Probe(tf.keras.layers.Layer):
+        ...     def call(self, x):
+        ...         self.add_metric(tf.reduce_mean(x), name="act_mean")
+        ...         return x
+        >>> layer = Probe(); _ = layer(tf.ones((2, 2)))
+        >>> float(layer._added_metrics["act_mean"].result())
+        1.0
+        """
+        if CTX.shape_inference:
+            return
+        if _has_symbolic([value]):
+            raise NotImplementedError(f"Layer '{self.name}'.add_metric: a symbolic (keras.Input-derived) value is not "
+                                      "supported; call add_metric inside a layer's call() on the real tensor")
+        add_metric_value(self, value, name, aggregation)
+
     def _clear_losses(self):
         c = self._cache.get("flat_all")
         if c is None or c[0] != VERSION[0]:
@@ -408,6 +430,8 @@ class Layer:
             if _has_symbolic(args) or (kwargs and _has_symbolic(list(kwargs.values()))):
                 from ..models.functional import symbolic_call
                 return symbolic_call(self, args, kwargs)
+        if len(args) > 1:
+            args, kwargs = bind_positional(self, args, kwargs)
         inputs = self._convert_input(inputs)
         first_call = not self.built
         if first_call:

@@ -121,3 +121,49 @@ def auto_config(layer) -> dict:
             "implement get_config() (and from_config() if needed) to serialize it.")
     extra.pop("name", None)
     return extra
+
+
+def add_metric_value(layer, value, name, aggregation) -> None:
+    """``Layer.add_metric``: the layer's Mean (or Sum) metric called ``name``, made on first use, updated."""
+    if name is None:
+        raise ValueError(f"Layer '{layer.name}'.add_metric: give the metric a name, e.g. add_metric(x, name='mean_x')")
+    metrics = layer.__dict__.get("_added_metrics")
+    if metrics is None:
+        metrics = layer.__dict__["_added_metrics"] = {}
+    m = metrics.get(name)
+    if m is None:
+        from .. import metrics as metrics_mod
+        from .tracking import bump
+        if aggregation not in ("mean", "sum", None):
+            raise ValueError(f"add_metric: aggregation must be 'mean' or 'sum', got {aggregation!r}")
+        m = metrics[name] = (metrics_mod.Sum if aggregation == "sum" else metrics_mod.Mean)(name=name)
+        bump()
+    m.update_state(value)
+
+
+def bind_positional(layer, args, kwargs):
+    """``layer(x, mask)`` / ``layer(x, True)``: positional arguments that land on ``call``'s ``mask`` or
+    ``training`` parameter are passed by name (with the others), so ``__call__``'s mask and training
+    handling sees them; other positional extras are left alone."""
+    import inspect
+    names = layer.__dict__.get("_pos_names")
+    if names is None:
+        names = []
+        for p in list(inspect.signature(layer.call).parameters.values())[1:]:
+            if p.kind != p.POSITIONAL_OR_KEYWORD:
+                break
+            names.append(p.name)
+        names = tuple(names)
+        layer.__dict__["_pos_names"] = names
+    extra = args[1:]
+    if not any(n in ("mask", "training") for n in names[:len(extra)]):
+        return args, kwargs
+    if len(extra) > len(names):
+        raise TypeError(f"Layer '{layer.name}'.call() takes {len(names) + 1} positional arguments "
+                        f"but {len(args)} were given")
+    kwargs = dict(kwargs)
+    for n, v in zip(names, extra):
+        if n in kwargs:
+            raise TypeError(f"Layer '{layer.name}'.call() got multiple values for argument {n!r}")
+        kwargs[n] = v
+    return args[:1], kwargs

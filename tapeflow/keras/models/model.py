@@ -205,6 +205,27 @@ class Model(Trainer, Layer):
             return functional_from_config(cls, config, custom_objects=custom_objects)
         return cls(**config)
 
+    # -- saving (delegates to keras.saving) ---------------------------------------------------
+    def save(self, filepath, overwrite=True, zipped=None, **kwargs) -> None:
+        """Save the whole model: ``.keras`` (Keras 3 zip) or ``.h5`` (legacy HDF5); written atomically.
+
+        >>> import os, tempfile, tapeflow as tf
+        >>> m = tf.keras.Sequential([tf.keras.Input((2,)), tf.keras.layers.Dense(1)])
+        >>> m.save(os.path.join(tempfile.mkdtemp(), "m.keras"))
+        """
+        from ..saving import save_model
+        save_model(self, filepath, overwrite=overwrite, zipped=zipped, **kwargs)
+
+    def save_weights(self, filepath, overwrite=True, **kwargs) -> None:
+        """Save the weights (and optimizer state) to ``*.weights.h5`` in Keras 3's layout, atomically."""
+        from ..saving import save_weights
+        save_weights(self, filepath, overwrite=overwrite)
+
+    def load_weights(self, filepath, skip_mismatch=False, **kwargs) -> None:
+        """Load weights from ``.weights.h5``, a legacy ``.h5`` or a ``.keras`` file; shapes are checked first."""
+        from ..saving import load_weights
+        load_weights(self, filepath, skip_mismatch=skip_mismatch)
+
     def to_json(self, **kwargs) -> str:
         """The model's architecture as JSON (``keras.models.model_from_json`` reads it back)."""
         from ..layers import serialize

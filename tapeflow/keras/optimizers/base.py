@@ -61,8 +61,9 @@ class Optimizer:
                  gradient_noise_seed=None, **kwargs):
         if kwargs.pop("decay", None) is not None:
             warnings.warn("Argument `decay` is no longer supported and will be ignored.")
-        if "lr" in kwargs:
-            raise ValueError("Argument `lr` is not supported (Keras 3): use `learning_rate` instead.")
+        if "lr" in kwargs:  # tf.keras 2 spelling: still accepted, as tf.keras 2.x did, with a warning
+            warnings.warn("The `lr` argument is deprecated, use `learning_rate` instead.", stacklevel=3)
+            learning_rate = kwargs.pop("lr")
         if kwargs:
             raise ValueError(f"{type(self).__name__}: argument(s) not recognized: {kwargs}")
         self.name = name or _snake(type(self).__name__)
@@ -224,10 +225,12 @@ class Optimizer:
 
     @property
     def lr(self):  # tf.keras 2 spelling, kept readable/settable for old callbacks
+        warnings.warn("`optimizer.lr` is deprecated, use `optimizer.learning_rate`.", DeprecationWarning, stacklevel=2)
         return self.learning_rate
 
     @lr.setter
     def lr(self, value):
+        warnings.warn("`optimizer.lr` is deprecated, use `optimizer.learning_rate`.", DeprecationWarning, stacklevel=2)
         self.learning_rate = value
 
     def _current_learning_rate(self) -> float:

@@ -1,0 +1,171 @@
+"""``keras.ops.nn``: activations, softmax, one-hot, cross-entropies and moments (differentiable).
+
+>>> from tapeflow import keras
+>>> keras.ops.softmax(keras.ops.zeros((1, 4))).numpy().tolist()
+[[0.25, 0.25, 0.25, 0.25]]
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ... import backend as B
+from ...autodiff.tensor import Tensor
+from ...ops import array_ops as A
+from ...ops import math_ops as M
+from ...ops import nn_ops as N
+from .numpy import _float, _t
+
+
+def relu(x):
+    return N.relu(_float(x))
+
+
+def relu6(x):
+    return N.relu6(_float(x))
+
+
+def sigmoid(x):
+    return M.sigmoid(_float(x))
+
+
+def tanh(x):
+    return M.tanh(_float(x))
+
+
+def softplus(x):
+    return M.softplus(_float(x))
+
+
+def softsign(x):
+    return N.softsign(_float(x))
+
+
+def silu(x):
+    return N.silu(_float(x))
+
+
+swish = silu
+
+
+def gelu(x, approximate=True):
+    """GELU; Keras 3's default is the tanh approximation."""
+    return N.gelu(_float(x), approximate=approximate)
+
+
+def elu(x, alpha=1.0):
+    return N.elu(_float(x), alpha=alpha)
+
+
+def selu(x):
+    return N.selu(_float(x))
+
+
+def leaky_relu(x, negative_slope=0.2):
+    return N.leaky_relu(_float(x), alpha=negative_slope)
+
+
+def hard_sigmoid(x):
+    return N.hard_sigmoid(_float(x))
+
+
+def hard_silu(x):
+    return N.hard_silu(_float(x))
+
+
+hard_swish = hard_silu
+
+
+def mish(x):
+    return N.mish(_float(x))
+
+
+def log_sigmoid(x):
+    return N.log_sigmoid(_float(x))
+
+
+def softmax(x, axis=-1):
+    return N.softmax(_float(x), axis=axis)
+
+
+def log_softmax(x, axis=-1):
+    return N.log_softmax(_float(x), axis=axis)
+
+
+def one_hot(x, num_classes, axis=-1, dtype=None, sparse=False):
+    """One-hot rows for integer class indices (an out-of-range index gives an all-zero row)."""
+    x = _t(x)
+    if x._value.dtype.kind not in "iu":
+        x = Tensor._wrap(x._value.astype(np.int64))
+    return A.one_hot(x, int(num_classes), axis=axis, dtype=dtype or B.floatx())
+
+
+def multi_hot(inputs, num_classes, axis=-1, dtype=None):
+    oh = one_hot(inputs, num_classes, dtype=dtype)
+    return Tensor._wrap(oh._value.max(axis=-2))
+
+
+def binary_crossentropy(target, output, from_logits=False):
+    """Elementwise binary cross-entropy (no reduction, as Keras's op)."""
+    t, o = _float(target), _float(output)
+    if from_logits:
+        return N.sigmoid_cross_entropy_with_logits(labels=t, logits=o)
+    eps = 1e-7
+    o = A.clip_by_value(o, eps, 1 - eps)
+    return M.negative(M.add(M.multiply(t, M.log(o)), M.multiply(M.subtract(1.0, t), M.log(M.subtract(1.0, o)))))
+
+
+def categorical_crossentropy(target, output, from_logits=False, axis=-1):
+    """Cross-entropy over ``axis`` per sample (no batch reduction)."""
+    from ...ops import reduce_ops as R
+    t, o = _float(target), _float(output)
+    if from_logits:
+        return N.softmax_cross_entropy_with_logits(labels=t, logits=o, axis=axis)
+    o = M.divide(o, R.reduce_sum(o, axis=axis, keepdims=True))
+    o = A.clip_by_value(o, 1e-7, 1 - 1e-7)
+    return M.negative(R.reduce_sum(M.multiply(t, M.log(o)), axis=axis))
+
+
+def sparse_categorical_crossentropy(target, output, from_logits=False, axis=-1):
+    t = _t(target)
+    t = Tensor._wrap(t._value.astype(np.int64).reshape(t._value.shape[:_float(output)._value.ndim - 1]))
+    o = _float(output)
+    if from_logits:
+        return N.sparse_softmax_cross_entropy_with_logits(labels=t, logits=o)
+    return categorical_crossentropy(one_hot(t, o._value.shape[axis], dtype=o._value.dtype), o, axis=axis)
+
+
+def moments(x, axes, keepdims=False, synchronized=False):
+    """(mean, variance) over ``axes``."""
+    return N.moments(_float(x), axes, keepdims=keepdims)
+
+
+def normalize(x, axis=-1, order=2, epsilon=None):
+    if order != 2:
+        from ...ops import reduce_ops as R
+        x = _float(x)
+        return M.divide(x, M.maximum(R.norm(x, ord=order, axis=axis, keepdims=True), epsilon or 1e-12))
+    return N.l2_normalize(_float(x), axis=axis, epsilon=epsilon or 1e-12)
+
+
+def dropout(x, rate, noise_shape=None, seed=None):
+    from ..random import dropout as _dropout
+    return _dropout(x, rate, noise_shape=noise_shape, seed=seed)
+
+
+def conv(inputs, kernel, strides=1, padding="valid", data_format=None, dilation_rate=1):
+    """N-D convolution, channels-last (as ``tf.nn.convolution``)."""
+    from ...ops import conv_ops
+    if data_format == "channels_first":
+        raise NotImplementedError("keras.ops.conv: only data_format='channels_last' is supported")
+    return conv_ops.convolution(_float(inputs), _float(kernel), strides=strides, padding=padding.upper(),
+                                dilations=dilation_rate)
+
+
+def max_pool(inputs, pool_size, strides=None, padding="valid", data_format=None):
+    from ...ops import conv_ops
+    return conv_ops.max_pool2d(_float(inputs), pool_size, strides or pool_size, padding.upper())
+
+
+def average_pool(inputs, pool_size, strides=None, padding="valid", data_format=None):
+    from ...ops import conv_ops
+    return conv_ops.avg_pool2d(_float(inputs), pool_size, strides or pool_size, padding.upper())
