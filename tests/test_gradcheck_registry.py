@@ -205,6 +205,9 @@ CASES = {
                    ("1d", lambda x: tf.nn.avg_pool1d(x, 3, 2, "SAME"), [rnd(2, 5, 2)])],
     "avg_pool2d_vjp": [("direct", lambda g: bind(C._avg_pool_vjp, g, input_shape=(1, 5, 5, 2), ksize=(3, 3),
                                                  strides=(2, 2), pads=_SAME3), [rnd(1, 3, 3, 2)])],
+    # -- fused dense (+ relu) (Dense layer hot path) ------------------------------------------
+    "dense": [("relu", lambda x, w, b: tapeflow.ops.dense_ops.dense(x, w, b, relu=True), [rnd(4, 3), rnd(3, 5), away(5)]),
+              ("linear", lambda x, w, b: tapeflow.ops.dense_ops.dense(x, w, b), [rnd(2, 3), rnd(3, 2), rnd(2)])],
     # -- fused conv + bias (+ relu), fused normalization (conv/normalization layers) ----------
     "conv2d_bias": [("relu-same", lambda x, w, b: C._conv_fast.conv2d_bias(x, w, b, 1, "SAME", relu=True),
                      [rnd(2, 4, 5, 3), rnd(3, 3, 3, 2), away(2)]),

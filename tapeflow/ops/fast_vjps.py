@@ -32,9 +32,9 @@ def _softmax(x, axis):
 
 def _sparse_xent_logits(g, ans, labels, logits):
     # softmax(logits) - onehot(labels), scaled by g, built in one buffer.
-    m = np.max(logits, axis=-1, keepdims=True)
-    e = np.exp(logits - m)
-    e /= np.sum(e, axis=-1, keepdims=True)
+    e = logits - logits.max(axis=-1, keepdims=True)
+    np.exp(e, out=e)
+    e /= e.sum(axis=-1, keepdims=True)
     if e.ndim == 2:
         e[np.arange(e.shape[0]), labels] -= 1
     else:

@@ -326,7 +326,13 @@ def _mT(x: Tensor) -> Tensor:
     return transpose(x, perm=tuple(range(n - 2)) + (n - 1, n - 2))
 
 
-_matmul = primitive("matmul", np.matmul)
+def _matmul_fwd(a, b):
+    out = np.matmul(a, b)
+    # ml_dtypes' bfloat16 matmul returns float32: keep the operands' dtype, as TF does
+    return out if out.dtype == a.dtype else out.astype(a.dtype)
+
+
+_matmul = primitive("matmul", _matmul_fwd)
 defvjp(_matmul, lambda g, ans, a, b: matmul(g, _mT(b)), lambda g, ans, a, b: matmul(_mT(a), g))
 
 

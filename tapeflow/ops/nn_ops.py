@@ -115,9 +115,11 @@ softplus = M.softplus
 
 # -- softmax family -------------------------------------------------------------------------
 def _softmax_fwd(x, axis):
-    m = np.max(x, axis=axis, keepdims=True)
-    e = np.exp(x - np.where(np.isfinite(m), m, 0))
-    return e / np.sum(e, axis=axis, keepdims=True)
+    # Shift by the row max (a row of -inf or +inf gives NaN either way, as in TF).
+    e = x - x.max(axis=axis, keepdims=True)
+    np.exp(e, out=e)
+    e /= e.sum(axis=axis, keepdims=True)
+    return e
 
 
 _softmax = primitive("softmax", _softmax_fwd)
@@ -126,9 +128,8 @@ defvjp(_softmax, lambda g, ans, x, axis:
 
 
 def _log_softmax_fwd(x, axis):
-    m = np.max(x, axis=axis, keepdims=True)
-    z = x - np.where(np.isfinite(m), m, 0)
-    return z - np.log(np.sum(np.exp(z), axis=axis, keepdims=True))
+    z = x - x.max(axis=axis, keepdims=True)
+    return z - np.log(np.exp(z).sum(axis=axis, keepdims=True))
 
 
 _log_softmax = primitive("log_softmax", _log_softmax_fwd)
@@ -154,11 +155,8 @@ def log_softmax(logits, axis=-1, name=None) -> Tensor:
 
 
 def _sparse_xent_fwd(labels, logits):
-    m = np.max(logits, axis=-1, keepdims=True)
-    if not np.isfinite(m).all():
-        m = np.where(np.isfinite(m), m, 0)
-    z = logits - m
-    lse = np.log(np.sum(np.exp(z), axis=-1))
+    z = logits - logits.max(axis=-1, keepdims=True)
+    lse = np.log(np.exp(z).sum(axis=-1))
     if z.ndim == 2:
         picked = z[np.arange(z.shape[0]), labels]
     else:

@@ -21,7 +21,16 @@ def _expand_back(g: Tensor, x: Tensor, axis) -> Tensor:
 _sum = primitive("reduce_sum", lambda x, axis, keepdims: np.sum(x, axis=axis, keepdims=keepdims))
 defvjp(_sum, lambda g, ans, x, axis, keepdims: _expand_back(g, x, axis))
 
-_mean = primitive("reduce_mean", lambda x, axis, keepdims: np.mean(x, axis=axis, keepdims=keepdims))
+def _mean_fwd(x, axis, keepdims):
+    if x.dtype.itemsize < 4:  # float16: np.mean accumulates in float32
+        return np.mean(x, axis=axis, keepdims=keepdims)
+    n = 1
+    for a in axis:
+        n *= x.shape[a]
+    return np.add.reduce(x, axis=axis, keepdims=keepdims) / x.dtype.type(n)
+
+
+_mean = primitive("reduce_mean", _mean_fwd)
 defvjp(_mean, lambda g, ans, x, axis, keepdims:
        divide(_expand_back(g, x, axis), float(np.prod([x._value.shape[a] for a in axis], dtype=np.int64))))
 

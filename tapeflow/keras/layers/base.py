@@ -399,7 +399,8 @@ class Layer:
     def _convert_input(self, x):
         t = type(x)
         if t is Tensor or t is Variable:
-            if self.autocast and x._value.dtype != self._compute_dtype and x._value.dtype.kind == "f":
+            d = x._value.dtype
+            if self.autocast and d != self._compute_dtype and (d.kind == "f" or d.name == "bfloat16"):
                 return A.cast(x, self._compute_dtype)
             return x
         if x is None:

@@ -6,6 +6,7 @@ import inspect
 import numpy as np
 
 from ...ops import array_ops as A
+from ...ops import dense_ops
 from ...ops import math_ops as M
 from ...ops import nn_ops as N
 from .. import activations, constraints, initializers, regularizers
@@ -65,6 +66,14 @@ class Dense(Layer):
 
     def call(self, inputs):
         kernel = self.kernel
+        bias = self.bias
+        if (bias is not None and inputs._value.ndim == 2 and kernel._value.dtype == inputs._value.dtype
+                and bias._value.dtype == inputs._value.dtype):
+            # the hot path: one fused primitive for matmul + bias (+ relu); see ops/dense_ops.py
+            act = self.activation
+            relu = act is activations.relu
+            y = dense_ops.dense(inputs, kernel, bias, relu=relu)
+            return y if relu or act is activations.linear else act(y)
         if kernel._value.dtype != inputs._value.dtype:
             kernel = self._read(kernel)
         if inputs._value.ndim == 2:
