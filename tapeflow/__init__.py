@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import importlib as _importlib
 
-from . import config, debug, math, nn, ops, random  # noqa: F401
+from . import config, math, nn, ops, random  # noqa: F401
 from .autodiff.custom import custom_gradient  # noqa: F401
 from .autodiff.recompute import recompute_grad  # noqa: F401
 from .autodiff.tape import GradientTape  # noqa: F401
@@ -38,7 +38,7 @@ from .ops.reduce_ops import (norm, reduce_all, reduce_any, reduce_logsumexp, red
 __version__ = "0.1.0"
 newaxis = None
 
-_LAZY = {"keras": ".keras", "data": ".data", "image": ".image", "distribute": ".distribute",
+_LAZY = {"debug": ".debug", "keras": ".keras", "data": ".data", "image": ".image", "distribute": ".distribute",
          "linalg": ".linalg"}
 
 
