@@ -56,7 +56,8 @@ class _Node:
 
 
 def _differentiable(arr: np.ndarray) -> bool:
-    return arr.dtype.kind == "f" or arr.dtype.kind == "c" or arr.dtype.name == "bfloat16"
+    kind = arr.dtype.kind
+    return kind == "f" or kind == "c" or (kind == "V" and arr.dtype.name == "bfloat16")
 
 
 def apply(prim: Primitive, args: tuple, attrs: dict) -> Tensor:
@@ -71,7 +72,7 @@ def apply(prim: Primitive, args: tuple, attrs: dict) -> Tensor:
     if _numerics is not None:
         _numerics(prim, value, False)
     out = Tensor._wrap(value)
-    if _recording and _differentiable(value):
+    if _recording and (value.dtype.kind == "f" or _differentiable(value)):
         vjps = prim.vjps
         for tape in _recording:
             watched = tape._watched

@@ -47,7 +47,11 @@ def defvjp(prim: Primitive, *vjps) -> None:
 
 def bind(prim: Primitive, *args, **attrs) -> Tensor:
     """Convert ``args`` to Tensors and apply ``prim``."""
-    return apply(prim, tuple(a if isinstance(a, Tensor) else convert_to_tensor(a) for a in args), attrs)
+    for a in args:
+        if not isinstance(a, Tensor):
+            args = tuple(a if isinstance(a, Tensor) else convert_to_tensor(a) for a in args)
+            break
+    return apply(prim, args, attrs)
 
 
 def as_like(value, like: Tensor) -> Tensor:
