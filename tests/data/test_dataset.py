@@ -385,7 +385,7 @@ def test_spec_pipeline_end_to_end():
 
 
 def test_keras_adapter_consumes_a_dataset():
-    data_adapter = pytest.importorskip("tapeflow.keras.data_adapter")
+    from tapeflow.keras import data_adapter
     ds = Dataset.from_tensor_slices((np.zeros((10, 3), np.float32), np.arange(10))).batch(4).prefetch(2)
     adapter = data_adapter.get_adapter(ds)
     assert adapter.num_batches() == 3

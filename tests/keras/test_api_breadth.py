@@ -13,6 +13,7 @@ import pytest
 import tapeflow as tf
 import tapeflow.keras as keras
 from tapeflow.keras import layers, ops
+from _oracle import require_module
 
 RNG = np.random.default_rng(0)
 X = RNG.standard_normal((64, 4)).astype("float32")
@@ -485,7 +486,7 @@ def test_utils_pad_sequences_progbar_pydataset():
 
 
 def test_image_helpers_round_trip(tmp_path):
-    pytest.importorskip("PIL")
+    require_module("PIL", "pip install pillow (extra [images])")
     U = keras.utils
     img = (RNG.random((6, 5, 3)) * 255).astype("float32")
     pil = U.array_to_img(img, scale=False)

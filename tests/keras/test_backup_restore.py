@@ -10,7 +10,9 @@ import time
 import numpy as np
 import pytest
 
-pytest.importorskip("h5py")
+from _oracle import require_module  # noqa: E402
+
+require_module("h5py")
 import tapeflow as tf  # noqa: E402
 from tapeflow.keras.saving import ModelFileError  # noqa: E402
 

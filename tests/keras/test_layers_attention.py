@@ -211,8 +211,6 @@ def test_attention_formulas_masks_and_gradients():
 
 
 def test_transformer_encoder_block_trains():
-    if not hasattr(L, "LayerNormalization"):
-        pytest.skip("LayerNormalization not available yet")
     import importlib.util
     path = os.path.join(os.path.dirname(__file__), "..", "..", "examples", "transformer_encoder.py")
     spec = importlib.util.spec_from_file_location("transformer_encoder", path)

@@ -4,7 +4,6 @@ sample-weight rules, the _keras_logits fast path, bad-input errors, get/serializ
 Literal numbers come from keras/src/losses/losses_test.py and the Keras 3 docstrings.
 """
 import json
-import os
 import warnings
 
 import numpy as np
@@ -12,17 +11,7 @@ import pytest
 
 import tapeflow as tf
 from tapeflow.keras import losses as L
-
-
-def _torch():
-    """torch, or skip (fail when TAPEFLOW_REQUIRE_ORACLE=1) if it is not installed."""
-    try:
-        import torch
-    except ImportError:
-        if os.environ.get("TAPEFLOW_REQUIRE_ORACLE") == "1":
-            pytest.fail("PyTorch is required as the oracle (TAPEFLOW_REQUIRE_ORACLE=1) but is not installed")
-        pytest.skip("PyTorch not installed; oracle comparison skipped")
-    return torch
+from _oracle import require_torch
 
 
 def close(a, b, tol=1e-4):
@@ -236,7 +225,7 @@ SOFT = RNG.dirichlet(np.ones(5), size=6)
 
 @pytest.mark.parametrize("smoothing", [0.0, 0.1])
 def test_sparse_and_categorical_crossentropy_match_torch(smoothing):
-    torch = _torch()
+    torch = require_torch()
     F = torch.nn.functional
     want = _torch_grad(torch, lambda z: F.cross_entropy(z, torch.tensor(LABELS), label_smoothing=smoothing), LOGITS)
     onehot = np.eye(5)[LABELS]
@@ -254,8 +243,8 @@ def test_sparse_and_categorical_crossentropy_match_torch(smoothing):
     close(got[1], soft[1], 1e-10)
 
 
-def test_binary_crossentropy_matches_torch():
-    torch = _torch()
+def test_binary_crossentropy_matchesrequire_torch():
+    torch = require_torch()
     F = torch.nn.functional
     y = (RNG.random((6, 4)) > 0.5).astype(np.float64)
     z = RNG.normal(size=(6, 4))
@@ -272,7 +261,7 @@ def test_binary_crossentropy_matches_torch():
 
 @pytest.mark.parametrize("delta", [1.0, 0.35])
 def test_regression_losses_match_torch(delta):
-    torch = _torch()
+    torch = require_torch()
     F = torch.nn.functional
     t = RNG.normal(size=(5, 3))
     x = RNG.normal(size=(5, 3))
@@ -289,8 +278,8 @@ def test_regression_losses_match_torch(delta):
         close(got[1], want[1], 1e-9)
 
 
-def test_kl_divergence_matches_torch():
-    torch = _torch()
+def test_kl_divergence_matchesrequire_torch():
+    torch = require_torch()
     F = torch.nn.functional
     q = RNG.dirichlet(np.ones(4), size=5)
     t = RNG.dirichlet(np.ones(4), size=5)

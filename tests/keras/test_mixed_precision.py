@@ -4,12 +4,12 @@ Measured cost on the CPU (see benchmarks/mixed_precision.py): NumPy has no float
 mixed_float16 trains several times *slower* than float32 here; its gain is memory (float16
 activations are half the size). The tests check correctness, not speed.
 """
-import importlib.util
 
 import numpy as np
 import pytest
 
 import tapeflow as tf
+from _oracle import require_module
 
 keras = tf.keras
 mp = keras.mixed_precision
@@ -137,8 +137,8 @@ def test_mixed_float16_trains_to_float32_accuracy():
     assert abs(acc16 - acc32) <= 0.01, (acc32, acc16)
 
 
-@pytest.mark.skipif(importlib.util.find_spec("ml_dtypes") is None, reason="bfloat16 needs ml_dtypes (extra [mixed])")
 def test_mixed_bfloat16_policy():
+    require_module("ml_dtypes", "pip install ml_dtypes (extra [mixed])")
     mp.set_global_policy("mixed_bfloat16")
     layer = keras.layers.Dense(3)
     y = layer(np.ones((2, 4), np.float32))

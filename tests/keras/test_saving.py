@@ -11,7 +11,9 @@ import zipfile
 import numpy as np
 import pytest
 
-h5py = pytest.importorskip("h5py")
+from _oracle import require_module  # noqa: E402
+
+h5py = require_module("h5py")
 import tapeflow as tf  # noqa: E402
 from tapeflow.keras.saving import ModelFileError  # noqa: E402
 

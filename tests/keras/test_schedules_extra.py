@@ -178,8 +178,6 @@ def test_round_trips(sched):
 
 def test_inside_learning_rate_scheduler_callback():
     callbacks = tf.keras.callbacks
-    if not hasattr(callbacks, "LearningRateScheduler"):
-        pytest.skip("tf.keras.callbacks.LearningRateScheduler is not available yet")
     sched = S.StepDecay(0.1, step_size=1, gamma=0.5)
     model = tf.keras.Sequential([tf.keras.Input((2,)), tf.keras.layers.Dense(1)])
     model.compile(optimizer=O.SGD(0.1), loss="mse")

@@ -8,20 +8,15 @@ import sys
 import numpy as np
 import pytest
 
+from _oracle import require_fashion_mnist, require_module
+
 HERE = os.path.dirname(__file__)
 ROOT = os.path.abspath(os.path.join(HERE, "..", ".."))
 
 
-def _fashion_mnist_available() -> bool:
-    try:
-        from tapeflow.keras.datasets import fashion_mnist
-        fashion_mnist.load_data()
-        return True
-    except Exception:  # noqa: BLE001 - no copy and no network: skip rather than fail
-        return False
-
-
-pytestmark = pytest.mark.skipif(not _fashion_mnist_available(), reason="Fashion-MNIST is not available offline")
+@pytest.fixture(autouse=True)
+def _needs_fashion_mnist():
+    require_fashion_mnist()
 
 # program -> (main kwargs, how much the loss must fall: last <= first * ratio)
 PROGRAMS = {
@@ -48,7 +43,7 @@ def test_program_trains(name, tmp_path):
     assert _only_tapeflow_and_numpy(path), f"{name}.py imports something besides tapeflow and numpy"
     kwargs, ratio = PROGRAMS[name]
     if name == "image_saving_loop":
-        pytest.importorskip("PIL")
+        require_module("PIL", "pip install pillow (extra [images])")
         kwargs = {**kwargs, "out_dir": str(tmp_path)}
     spec = importlib.util.spec_from_file_location(f"tapeflow_program_{name}", path)
     mod = importlib.util.module_from_spec(spec)
