@@ -47,6 +47,11 @@ def _as_array(g) -> np.ndarray:
 class Optimizer:
     """Base class of every optimizer (``tf.keras.optimizers.Optimizer``).
 
+    Options every optimizer takes as keywords (subclasses pass them through ``**kwargs``):
+    ``weight_decay`` (decoupled), ``clipnorm``, ``clipvalue``, ``global_clipnorm``, ``use_ema``,
+    ``ema_momentum``, ``ema_overwrite_frequency``, ``loss_scale_factor``,
+    ``gradient_accumulation_steps`` and ``gradient_noise_eta``/``_gamma``/``_seed``.
+
     >>> import tapeflow as tf
     >>> w = tf.Variable([1.0, 2.0])
     >>> opt = tf.keras.optimizers.SGD(learning_rate=0.5)

@@ -34,15 +34,8 @@ class LARS(Optimizer):
     """
 
     def __init__(self, learning_rate=1.0, momentum=0.9, weight_decay_rate=0.0, trust_coefficient=0.001,
-                 epsilon=0.0, nesterov=False, exclude_from_layer_adaptation=None, weight_decay=None,
-                 clipnorm=None, clipvalue=None, global_clipnorm=None, use_ema=False, ema_momentum=0.99,
-                 ema_overwrite_frequency=None, loss_scale_factor=None, gradient_accumulation_steps=None,
-                 name="lars", **kwargs):
-        super().__init__(learning_rate=learning_rate, name=name, weight_decay=weight_decay, clipnorm=clipnorm,
-                         clipvalue=clipvalue, global_clipnorm=global_clipnorm, use_ema=use_ema,
-                         ema_momentum=ema_momentum, ema_overwrite_frequency=ema_overwrite_frequency,
-                         loss_scale_factor=loss_scale_factor,
-                         gradient_accumulation_steps=gradient_accumulation_steps, **kwargs)
+                 epsilon=0.0, nesterov=False, exclude_from_layer_adaptation=None, name="lars", **kwargs):
+        super().__init__(learning_rate=learning_rate, name=name, **kwargs)  # shared options: see Optimizer
         if not 0.0 <= momentum < 1.0:
             raise ValueError(f"LARS: `momentum` must be in [0, 1). Received: momentum={momentum}")
         if not trust_coefficient > 0:

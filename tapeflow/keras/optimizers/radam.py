@@ -33,15 +33,8 @@ class RAdam(Optimizer):
     [0.5, 3.0]
     """
 
-    def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-8, weight_decay=None,
-                 clipnorm=None, clipvalue=None, global_clipnorm=None, use_ema=False, ema_momentum=0.99,
-                 ema_overwrite_frequency=None, loss_scale_factor=None, gradient_accumulation_steps=None,
-                 name="radam", **kwargs):
-        super().__init__(learning_rate=learning_rate, name=name, weight_decay=weight_decay, clipnorm=clipnorm,
-                         clipvalue=clipvalue, global_clipnorm=global_clipnorm, use_ema=use_ema,
-                         ema_momentum=ema_momentum, ema_overwrite_frequency=ema_overwrite_frequency,
-                         loss_scale_factor=loss_scale_factor,
-                         gradient_accumulation_steps=gradient_accumulation_steps, **kwargs)
+    def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-8, name="radam", **kwargs):
+        super().__init__(learning_rate=learning_rate, name=name, **kwargs)  # shared options: see Optimizer
         for arg, val in (("beta_1", beta_1), ("beta_2", beta_2)):
             if not 0.0 <= val < 1.0:
                 raise ValueError(f"RAdam: `{arg}` must be in [0, 1). Received: {arg}={val}")
