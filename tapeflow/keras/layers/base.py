@@ -19,6 +19,7 @@ from ...autodiff.tensor import Tensor, Variable, convert_to_tensor
 from ...ops import array_ops as A
 from .. import backend as K
 from .. import constraints, initializers, regularizers
+from .graph_views import GraphViews
 from .input_spec import InputSpec, assert_input_compatibility
 from .layer_utils import (_collect_layers, _has_symbolic, _is_number_list, _resolve_dtype, _shape_struct,
                           _to_shape_struct, add_metric_value, auto_config, bind_positional)
@@ -35,7 +36,7 @@ _SCOPE: list = []  # names of layers being built, outermost first: variable path
 _CALL_SIGS: dict = {}
 
 
-class Layer:
+class Layer(GraphViews):
     """Base class of all layers.
 
     >>> import tapeflow as tf
@@ -550,42 +551,6 @@ class Layer:
         out = run_on_specs(self, (specs,), {})
         return map_struct(lambda p: p[0], out, leaf=lambda p: isinstance(p, tuple) and len(p) == 2
                           and isinstance(p[1], np.dtype))
-
-    # -- functional-graph views -----------------------------------------------------------
-    def _node_attr(self, attr, what):
-        if not self._inbound_nodes:
-            raise AttributeError(f'The layer "{self.name}" has never been called and thus has no defined {what}.')
-        return getattr(self._inbound_nodes[0], attr)
-
-    @property
-    def input(self):
-        return self._node_attr("input_struct", "input")
-
-    @property
-    def output(self):
-        return self._node_attr("output_struct", "output")
-
-    def get_input_at(self, node_index):
-        return self._inbound_nodes[node_index].input_struct
-
-    def get_output_at(self, node_index):
-        return self._inbound_nodes[node_index].output_struct
-
-    @property
-    def input_shape(self):
-        if self._inbound_nodes:
-            return _shape_struct(self._inbound_nodes[0].input_struct)
-        if self._build_input_shape is not None:
-            return self._build_input_shape
-        if self._batch_input_shape is not None:
-            return self._batch_input_shape
-        raise AttributeError(f'The layer "{self.name}" has never been called and thus has no defined input shape.')
-
-    @property
-    def output_shape(self):
-        if self._inbound_nodes:
-            return _shape_struct(self._inbound_nodes[0].output_struct)
-        raise AttributeError(f'The layer "{self.name}" has never been called and thus has no defined output shape.')
 
     # -- config ---------------------------------------------------------------------------
     def get_config(self) -> dict:
