@@ -173,6 +173,10 @@ class BatchDataset(_Unary):
             for idx in _batch_indices(chunks(), self._bs, self._drop):
                 yield tuple(a[idx] for a in arrays)
             return
+        yield from self._buffered()
+
+    def _buffered(self):
+        """Group input elements into batches of ``_bs`` (the last one shorter unless dropped)."""
         buf = []
         src = self._input._iter_flat()
         try:
@@ -260,18 +264,7 @@ class PaddedBatchDataset(BatchDataset):
         return tuple(out)
 
     def _iter_flat(self):
-        buf = []
-        src = self._input._iter_flat()
-        try:
-            for el in src:
-                buf.append(el)
-                if len(buf) == self._bs:
-                    yield self._stack(buf)
-                    buf = []
-            if buf and not self._drop:
-                yield self._stack(buf)
-        finally:
-            src.close()
+        yield from self._buffered()
 
 
 class UnbatchDataset(_Unary):
