@@ -138,6 +138,16 @@ class _BaseConv(Layer):
             y = M.add(y, b)
         return y if self._linear else self.activation(y)
 
+    def call(self, inputs):
+        if CTX.shape_inference:
+            return shape_only(self, inputs)
+        shape = tuple(inputs._value.shape)
+        spatial = tuple(self._spatial_out(shape))
+        out = (shape[0], self.filters) + spatial if self._cf else (shape[0],) + spatial + (self.filters,)
+        y = self._op(inputs, self._read(self.kernel), out, self.strides, self.padding.upper(),
+                     data_format=self._formats[0] if self._cf else self._formats[1], dilations=self.dilation_rate)
+        return self._finish(y)
+
     def _spatial_out(self, input_shape):
         sp = input_shape[2:] if self._cf else input_shape[1:-1]
         return [conv_output_length(n, k, self.padding, s, d)
@@ -285,16 +295,7 @@ class Conv2DTranspose(_ConvTranspose):
     """
 
     rank = 2
-
-    def call(self, inputs):
-        if CTX.shape_inference:
-            return shape_only(self, inputs)
-        shape = tuple(inputs._value.shape)
-        out = (shape[0], self.filters) + tuple(self._spatial_out(shape)) if self._cf else \
-            (shape[0],) + tuple(self._spatial_out(shape)) + (self.filters,)
-        y = C.conv2d_transpose(inputs, self._read(self.kernel), out, self.strides, self.padding.upper(),
-                               data_format="NCHW" if self._cf else "NHWC", dilations=self.dilation_rate)
-        return self._finish(y)
+    _op, _formats = staticmethod(C.conv2d_transpose), ("NCHW", "NHWC")
 
 
 class Conv1DTranspose(_ConvTranspose):
@@ -306,16 +307,7 @@ class Conv1DTranspose(_ConvTranspose):
     """
 
     rank = 1
-
-    def call(self, inputs):
-        if CTX.shape_inference:
-            return shape_only(self, inputs)
-        shape = tuple(inputs._value.shape)
-        out = (shape[0], self.filters) + tuple(self._spatial_out(shape)) if self._cf else \
-            (shape[0],) + tuple(self._spatial_out(shape)) + (self.filters,)
-        y = C.conv1d_transpose(inputs, self._read(self.kernel), out, self.strides, self.padding.upper(),
-                               data_format="NCW" if self._cf else "NWC", dilations=self.dilation_rate)
-        return self._finish(y)
+    _op, _formats = staticmethod(C.conv1d_transpose), ("NCW", "NWC")
 
 
 def _depthwise(layer, x, kernel):
