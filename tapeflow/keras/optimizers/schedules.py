@@ -85,7 +85,29 @@ class LearningRateSchedule:
         return cls(**config)
 
 
-class ExponentialDecay(LearningRateSchedule):
+class _RateDecay(LearningRateSchedule):
+    """Shared by ExponentialDecay and InverseTimeDecay: the arguments, the (floored) progress
+    ``step / decay_steps`` and the config; subclasses give the formula."""
+
+    def __init__(self, initial_learning_rate, decay_steps, decay_rate, staircase=False, name=None):
+        self.initial_learning_rate = initial_learning_rate
+        self.decay_steps = decay_steps
+        self.decay_rate = decay_rate
+        self.staircase = staircase
+        self.name = name or type(self).__name__
+        _check_positive("decay_steps", decay_steps)
+
+    def _progress(self, step):
+        dt = _dtype_of(self.initial_learning_rate)
+        p = _scalar(step, dt) / _scalar(self.decay_steps, dt)
+        return dt, (np.floor(p) if self.staircase else p)
+
+    def get_config(self) -> dict:
+        return {"initial_learning_rate": _plain(self.initial_learning_rate), "decay_steps": self.decay_steps,
+                "decay_rate": _plain(self.decay_rate), "staircase": self.staircase, "name": self.name}
+
+
+class ExponentialDecay(_RateDecay):
     """``initial_learning_rate * decay_rate ** (step / decay_steps)``; ``staircase`` floors the exponent.
 
     >>> from tapeflow.keras.optimizers import schedules
@@ -94,25 +116,9 @@ class ExponentialDecay(LearningRateSchedule):
     [0.1, 0.1, 0.05, 0.025]
     """
 
-    def __init__(self, initial_learning_rate, decay_steps, decay_rate, staircase=False,
-                 name="ExponentialDecay"):
-        self.initial_learning_rate = initial_learning_rate
-        self.decay_steps = decay_steps
-        self.decay_rate = decay_rate
-        self.staircase = staircase
-        self.name = name
-        _check_positive("decay_steps", decay_steps)
-
     def __call__(self, step) -> Tensor:
-        dt = _dtype_of(self.initial_learning_rate)
-        p = _scalar(step, dt) / _scalar(self.decay_steps, dt)
-        if self.staircase:
-            p = np.floor(p)
+        dt, p = self._progress(step)
         return _out(_scalar(self.initial_learning_rate, dt) * _scalar(self.decay_rate, dt) ** p, dt)
-
-    def get_config(self) -> dict:
-        return {"initial_learning_rate": _plain(self.initial_learning_rate), "decay_steps": self.decay_steps,
-                "decay_rate": _plain(self.decay_rate), "staircase": self.staircase, "name": self.name}
 
 
 class PiecewiseConstantDecay(LearningRateSchedule):
@@ -193,7 +199,7 @@ class PolynomialDecay(LearningRateSchedule):
                 "cycle": self.cycle, "name": self.name}
 
 
-class InverseTimeDecay(LearningRateSchedule):
+class InverseTimeDecay(_RateDecay):
     """``initial_learning_rate / (1 + decay_rate * step / decay_steps)`` (``staircase`` floors the ratio).
 
     >>> from tapeflow.keras.optimizers import schedules
@@ -202,25 +208,9 @@ class InverseTimeDecay(LearningRateSchedule):
     0.05
     """
 
-    def __init__(self, initial_learning_rate, decay_steps, decay_rate, staircase=False,
-                 name="InverseTimeDecay"):
-        self.initial_learning_rate = initial_learning_rate
-        self.decay_steps = decay_steps
-        self.decay_rate = decay_rate
-        self.staircase = staircase
-        self.name = name
-        _check_positive("decay_steps", decay_steps)
-
     def __call__(self, step) -> Tensor:
-        dt = _dtype_of(self.initial_learning_rate)
-        p = _scalar(step, dt) / _scalar(self.decay_steps, dt)
-        if self.staircase:
-            p = np.floor(p)
+        dt, p = self._progress(step)
         return _out(_scalar(self.initial_learning_rate, dt) / (dt.type(1.0) + _scalar(self.decay_rate, dt) * p), dt)
-
-    def get_config(self) -> dict:
-        return {"initial_learning_rate": _plain(self.initial_learning_rate), "decay_steps": self.decay_steps,
-                "decay_rate": _plain(self.decay_rate), "staircase": self.staircase, "name": self.name}
 
 
 class CosineDecay(LearningRateSchedule):
