@@ -37,8 +37,13 @@ def serialize(layer) -> dict:
     3
     """
     from .._serialization import serialize_keras_object
-    module = "keras" if type(layer).__name__ in ("Sequential", "Functional", "Model") else "keras.layers"
+    kind = type(layer).__name__
+    module = "keras" if kind in ("Sequential", "Model") else "keras.layers"
+    if kind == "Functional":  # Keras 3 resolves Functional only by its private module path
+        module = "keras.src.models.functional"
     out = serialize_keras_object(layer, module=module)
+    if kind == "Functional":
+        out["registered_name"] = "Functional"
     build = layer.get_build_config() if layer.built and not hasattr(layer, "_self_graph") else None
     if build is not None:
         out["build_config"] = {"input_shape": _jsonable_shape(build["input_shape"])}

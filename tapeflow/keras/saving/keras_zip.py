@@ -90,24 +90,9 @@ def compile_config(model):
             "jit_compile": False}
 
 
-def _keras_modules(node):
-    """Keras 3 resolves a functional model by its private module path (``keras.src.models.functional``);
-    the public ``keras`` namespace has no ``Functional``. Patch configs so real Keras can load them."""
-    if isinstance(node, dict):
-        if node.get("class_name") == "Functional" and node.get("module") == "keras":
-            node["module"] = "keras.src.models.functional"
-            node["registered_name"] = "Functional"
-        for v in node.values():
-            _keras_modules(v)
-    elif isinstance(node, list):
-        for v in node:
-            _keras_modules(v)
-    return node
-
-
 def model_config(model, include_compile: bool = True) -> dict:
     from ..layers import serialize
-    cfg = _keras_modules(serialize(model))
+    cfg = serialize(model)
     if getattr(model, "built", False) and "build_config" not in cfg:
         shape = getattr(model, "_build_input_shape", None)
         if shape is None and model.__dict__.get("_self_graph") is None:
