@@ -49,3 +49,39 @@ def list_logical_devices(device_type=None):
 def run_functions_eagerly(run_eagerly: bool) -> None:
     """Accepted for compatibility: tapeflow always runs eagerly."""
     return None
+
+
+class _Threading:
+    """``tf.config.threading``: threads for tapeflow's chunked elementwise work (optimizer updates).
+
+    Matmuls and convolutions use BLAS's own threads (``OPENBLAS_NUM_THREADS``/``OMP_NUM_THREADS``).
+
+    >>> import tapeflow as tf
+    >>> tf.config.threading.set_intra_op_parallelism_threads(1)
+    >>> tf.config.threading.get_intra_op_parallelism_threads()
+    1
+    >>> tf.config.threading.set_intra_op_parallelism_threads(0)  # back to the default
+    """
+
+    @staticmethod
+    def set_intra_op_parallelism_threads(num_threads: int) -> None:
+        from .backend import threads
+        threads.set_intra_op_threads(num_threads)
+
+    @staticmethod
+    def get_intra_op_parallelism_threads() -> int:
+        from .backend import threads
+        return threads._requested
+
+    @staticmethod
+    def set_inter_op_parallelism_threads(num_threads: int) -> None:
+        """Accepted for compatibility: tapeflow runs one op at a time."""
+        if not isinstance(num_threads, int) or num_threads < 0:
+            raise ValueError(f"inter-op thread count must be an integer >= 0, got {num_threads!r}")
+
+    @staticmethod
+    def get_inter_op_parallelism_threads() -> int:
+        return 0
+
+
+threading = _Threading()

@@ -57,9 +57,12 @@ class AdaBelief(Optimizer):
         self._step_size = learning_rate / (1.0 - self.beta_1 ** t)
         self._inv_sqrt_bc2 = 1.0 / math.sqrt(1.0 - self.beta_2 ** t)
 
-    def update_step(self, gradient, variable, learning_rate):
-        i = self._trainable_variables_indices[id(variable)]
-        m, s, tmp = self._momentums[i]._value, self._beliefs[i]._value, self._tmp[i]
+    @property
+    def _slot_attrs(self):
+        return ("_momentums", "_beliefs") + (("_belief_hats",) if self.amsgrad else ())
+
+    def _update_arrays(self, gradient, w, slots, scratch, learning_rate):
+        m, s, tmp = slots[0], slots[1], scratch[0]
         np.subtract(gradient, m, out=tmp)
         tmp *= 1.0 - self.beta_1
         m += tmp                                   # m_t
@@ -70,7 +73,7 @@ class AdaBelief(Optimizer):
         s += tmp
         s += self.epsilon                          # s_t
         if self.amsgrad:
-            s_hat = self._belief_hats[i]._value
+            s_hat = slots[2]
             np.maximum(s_hat, s, out=s_hat)
             s = s_hat
         np.sqrt(s, out=tmp)
@@ -78,7 +81,7 @@ class AdaBelief(Optimizer):
         tmp += self.epsilon
         np.divide(m, tmp, out=tmp)
         tmp *= self._step_size
-        variable._value -= tmp
+        w -= tmp
 
     def get_config(self):
         config = super().get_config()

@@ -32,10 +32,11 @@ class Adadelta(Optimizer):
         self._accumulated_delta_vars = self.add_optimizer_variables(var_list, "accumulated_delta_var")
         self._tmp2 = self._scratch()
 
-    def update_step(self, grad, variable, learning_rate):
-        i = self._trainable_variables_indices[id(variable)]
-        acc_g, acc_d = self._accumulated_grads[i]._value, self._accumulated_delta_vars[i]._value
-        tmp, tmp2, rho, eps = self._tmp[i], self._tmp2[i], self.rho, self.epsilon
+    _slot_attrs = ("_accumulated_grads", "_accumulated_delta_vars")
+    _scratch_attrs = ("_tmp", "_tmp2")
+
+    def _update_arrays(self, grad, w, slots, scratch, learning_rate):
+        (acc_g, acc_d), (tmp, tmp2), rho, eps = slots, scratch, self.rho, self.epsilon
         acc_g *= rho
         np.multiply(grad, grad, out=tmp)
         tmp *= 1.0 - rho
@@ -51,7 +52,7 @@ class Adadelta(Optimizer):
         tmp2 *= 1.0 - rho
         acc_d += tmp2
         tmp *= learning_rate
-        variable._value -= tmp
+        w -= tmp
 
     def get_config(self):
         config = super().get_config()

@@ -31,16 +31,17 @@ class Adagrad(Optimizer):
         self._accumulators = self.add_optimizer_variables(var_list, "accumulator",
                                                           initializer=self.initial_accumulator_value)
 
-    def update_step(self, gradient, variable, learning_rate):
-        i = self._trainable_variables_indices[id(variable)]
-        acc, tmp = self._accumulators[i]._value, self._tmp[i]
+    _slot_attrs = ("_accumulators",)
+
+    def _update_arrays(self, gradient, w, slots, scratch, learning_rate):
+        acc, tmp = slots[0], scratch[0]
         np.multiply(gradient, gradient, out=tmp)
         acc += tmp
         np.add(acc, self.epsilon, out=tmp)
         np.sqrt(tmp, out=tmp)
         np.divide(gradient, tmp, out=tmp)
         tmp *= learning_rate
-        variable._value -= tmp
+        w -= tmp
 
     def get_config(self):
         config = super().get_config()

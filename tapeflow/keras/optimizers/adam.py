@@ -44,9 +44,12 @@ class Adam(Optimizer):
         t = self._step_count() + 1
         self._alpha = learning_rate * math.sqrt(1.0 - self.beta_2 ** t) / (1.0 - self.beta_1 ** t)
 
-    def update_step(self, gradient, variable, learning_rate):
-        i = self._trainable_variables_indices[id(variable)]
-        m, v, tmp = self._momentums[i]._value, self._velocities[i]._value, self._tmp[i]
+    @property
+    def _slot_attrs(self):
+        return ("_momentums", "_velocities") + (("_velocity_hats",) if self.amsgrad else ())
+
+    def _update_arrays(self, gradient, w, slots, scratch, learning_rate):
+        m, v, tmp = slots[0], slots[1], scratch[0]
         np.subtract(gradient, m, out=tmp)
         tmp *= 1.0 - self.beta_1
         m += tmp
@@ -55,14 +58,14 @@ class Adam(Optimizer):
         tmp *= 1.0 - self.beta_2
         v += tmp
         if self.amsgrad:
-            v_hat = self._velocity_hats[i]._value
+            v_hat = slots[2]
             np.maximum(v_hat, v, out=v_hat)
             v = v_hat
         np.sqrt(v, out=tmp)
         tmp += self.epsilon
         np.divide(m, tmp, out=tmp)
         tmp *= self._alpha
-        variable._value -= tmp
+        w -= tmp
 
     def get_config(self):
         config = super().get_config()

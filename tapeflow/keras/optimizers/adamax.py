@@ -33,9 +33,10 @@ class Adamax(Optimizer):
     def _prepare_step(self, learning_rate):
         self._bias = 1.0 - self.beta_1 ** (self._step_count() + 1)
 
-    def update_step(self, gradient, variable, learning_rate):
-        i = self._trainable_variables_indices[id(variable)]
-        m, u, tmp = self._m[i]._value, self._u[i]._value, self._tmp[i]
+    _slot_attrs = ("_m", "_u")
+
+    def _update_arrays(self, gradient, w, slots, scratch, learning_rate):
+        (m, u), tmp = slots, scratch[0]
         np.subtract(gradient, m, out=tmp)
         tmp *= 1.0 - self.beta_1
         m += tmp
@@ -46,7 +47,7 @@ class Adamax(Optimizer):
         tmp *= self._bias
         np.divide(m, tmp, out=tmp)
         tmp *= learning_rate
-        variable._value -= tmp
+        w -= tmp
 
     def get_config(self):
         config = super().get_config()

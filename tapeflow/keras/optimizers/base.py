@@ -30,6 +30,7 @@ from ...autodiff.tape import GradientTape
 from ...backend import rng as _rng
 from ...autodiff.tensor import Tensor, Variable
 from .schedules import LearningRateSchedule, serialize as _serialize_schedule
+from . import parallel
 
 
 def _snake(name: str) -> str:
@@ -387,14 +388,32 @@ class Optimizer:
 
     def _backend_update_step(self, grads, trainable_variables, learning_rate) -> None:
         self._prepare_step(learning_rate)
+        if type(self).update_step is Optimizer.update_step and \
+                parallel.parallel_update(self, grads, trainable_variables, learning_rate):
+            return
         for g, v in zip(grads, trainable_variables):
             self.update_step(g, v, learning_rate)
 
     def _prepare_step(self, learning_rate: float) -> None:
         """Hook: compute step-level scalars once per apply (bias corrections...)."""
 
-    def update_step(self, gradient, variable, learning_rate) -> None:
+    # An elementwise rule is written once, on arrays: ``_update_arrays(g, w, slots, scratch, lr)`` with the
+    # slot arrays of ``_slot_attrs`` and the scratch buffers of ``_scratch_attrs``; see parallel.py.
+    _slot_attrs: tuple = ()
+    _scratch_attrs: tuple = ("_tmp",)
+
+    def _slot_values(self, i: int) -> tuple:
+        return tuple(getattr(self, a)[i]._value for a in self._slot_attrs)
+
+    def _scratch_values(self, i: int) -> tuple:
+        return tuple(getattr(self, a)[i] for a in self._scratch_attrs)
+
+    def _update_arrays(self, g, w, slots, scratch, learning_rate) -> None:
         raise NotImplementedError(f"{type(self).__name__} must implement update_step(gradient, variable, lr)")
+
+    def update_step(self, gradient, variable, learning_rate) -> None:
+        i = self._trainable_variables_indices[id(variable)]
+        self._update_arrays(gradient, variable._value, self._slot_values(i), self._scratch_values(i), learning_rate)
 
     # Keras's helpers for custom update rules written with ops
     def assign(self, variable, value) -> None:

@@ -51,10 +51,11 @@ class Ftrl(Optimizer):
             self._linears.append(self.add_variable_from_reference(v, name="linear"))
         self._tmp2 = self._scratch()
 
-    def update_step(self, gradient, variable, learning_rate):
-        i = self._trainable_variables_indices[id(variable)]
-        n, z, w = self._accumulators[i]._value, self._linears[i]._value, variable._value
-        new_n, new_n_pow = self._tmp[i], self._tmp2[i]
+    _slot_attrs = ("_accumulators", "_linears")
+    _scratch_attrs = ("_tmp", "_tmp2")
+
+    def _update_arrays(self, gradient, w, slots, scratch, learning_rate):
+        (n, z), (new_n, new_n_pow) = slots, scratch
         p, l1 = -self.learning_rate_power, self.l1_regularization_strength
         l2 = self.l2_regularization_strength + self.beta / (2.0 * learning_rate)
         np.multiply(gradient, gradient, out=new_n)

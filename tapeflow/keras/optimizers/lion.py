@@ -33,15 +33,17 @@ class Lion(Optimizer):
         self._momentums = self.add_optimizer_variables(var_list, "momentum")
         self._tmp2 = self._scratch()
 
-    def update_step(self, gradient, variable, learning_rate):
-        i = self._trainable_variables_indices[id(variable)]
-        m, tmp, tmp2 = self._momentums[i]._value, self._tmp[i], self._tmp2[i]
+    _slot_attrs = ("_momentums",)
+    _scratch_attrs = ("_tmp", "_tmp2")
+
+    def _update_arrays(self, gradient, w, slots, scratch, learning_rate):
+        m, (tmp, tmp2) = slots[0], scratch
         np.multiply(m, self.beta_1, out=tmp)
         np.multiply(gradient, 1.0 - self.beta_1, out=tmp2)
         tmp += tmp2
         np.sign(tmp, out=tmp)
         tmp *= learning_rate
-        variable._value -= tmp
+        w -= tmp
         m *= self.beta_2
         np.multiply(gradient, 1.0 - self.beta_2, out=tmp2)
         m += tmp2

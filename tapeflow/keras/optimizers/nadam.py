@@ -49,10 +49,11 @@ class Nadam(Optimizer):
         self._c_g = learning_rate * (1.0 - u_t) / (1.0 - u_prod)
         self._v_corr = 1.0 / (1.0 - self.beta_2 ** t)
 
-    def update_step(self, gradient, variable, learning_rate):
-        i = self._trainable_variables_indices[id(variable)]
-        m, v = self._momentums[i]._value, self._velocities[i]._value
-        tmp, tmp2 = self._tmp[i], self._tmp2[i]
+    _slot_attrs = ("_momentums", "_velocities")
+    _scratch_attrs = ("_tmp", "_tmp2")
+
+    def _update_arrays(self, gradient, w, slots, scratch, learning_rate):
+        (m, v), (tmp, tmp2) = slots, scratch
         np.subtract(gradient, m, out=tmp)
         tmp *= 1.0 - self.beta_1
         m += tmp
@@ -65,10 +66,10 @@ class Nadam(Optimizer):
         tmp += self.epsilon                       # denominator
         np.multiply(m, self._c_m, out=tmp2)
         np.divide(tmp2, tmp, out=tmp2)
-        variable._value -= tmp2
+        w -= tmp2
         np.multiply(gradient, self._c_g, out=tmp2)
         np.divide(tmp2, tmp, out=tmp2)
-        variable._value -= tmp2
+        w -= tmp2
 
     def get_config(self):
         config = super().get_config()

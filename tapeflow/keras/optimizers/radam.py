@@ -64,9 +64,10 @@ class RAdam(Optimizer):
         else:
             self._alpha = learning_rate / bc1
 
-    def update_step(self, gradient, variable, learning_rate):
-        i = self._trainable_variables_indices[id(variable)]
-        m, v, tmp = self._momentums[i]._value, self._velocities[i]._value, self._tmp[i]
+    _slot_attrs = ("_momentums", "_velocities")
+
+    def _update_arrays(self, gradient, w, slots, scratch, learning_rate):
+        (m, v), tmp = slots, scratch[0]
         np.subtract(gradient, m, out=tmp)
         tmp *= 1.0 - self.beta_1
         m += tmp
@@ -81,7 +82,7 @@ class RAdam(Optimizer):
             tmp *= self._alpha
         else:
             np.multiply(m, self._alpha, out=tmp)
-        variable._value -= tmp
+        w -= tmp
 
     def get_config(self):
         config = super().get_config()

@@ -44,15 +44,21 @@ class RMSprop(Optimizer):
         self._average_gradients = (self.add_optimizer_variables(var_list, "average_gradient")
                                    if self.centered else [])
 
-    def update_step(self, gradient, variable, learning_rate):
-        i = self._trainable_variables_indices[id(variable)]
-        v, tmp, rho = self._velocities[i]._value, self._tmp[i], self.rho
+    @property
+    def _slot_attrs(self):
+        return ("_velocities", "_average_gradients" if self.centered else None,
+                "_momentums" if self._momentums else None)
+
+    def _slot_values(self, i):  # (velocity, average gradient or None, momentum or None)
+        return tuple(None if a is None else getattr(self, a)[i]._value for a in self._slot_attrs)
+
+    def _update_arrays(self, gradient, w, slots, scratch, learning_rate):
+        (v, a, mom), tmp, rho = slots, scratch[0], self.rho
         v *= rho
         np.multiply(gradient, gradient, out=tmp)
         tmp *= 1.0 - rho
         v += tmp
-        if self.centered:
-            a = self._average_gradients[i]._value
+        if a is not None:
             a *= rho
             np.multiply(gradient, 1.0 - rho, out=tmp)
             a += tmp
@@ -64,13 +70,12 @@ class RMSprop(Optimizer):
         np.sqrt(tmp, out=tmp)
         np.divide(gradient, tmp, out=tmp)
         tmp *= learning_rate                      # the increment lr * g / sqrt(denominator)
-        if self._momentums:
-            mom = self._momentums[i]._value
+        if mom is not None:
             mom *= self.momentum
             mom += tmp
-            variable._value -= mom
+            w -= mom
         else:
-            variable._value -= tmp
+            w -= tmp
 
     def get_config(self):
         config = super().get_config()

@@ -36,14 +36,17 @@ class SGD(Optimizer):
         if self.momentum != 0:
             self.momentums = self.add_optimizer_variables(variables, "momentum")
 
-    def update_step(self, gradient, variable, learning_rate):
-        i = self._trainable_variables_indices[id(variable)]
-        w, tmp = variable._value, self._tmp[i]
+    @property
+    def _slot_attrs(self):
+        return ("momentums",) if self.momentums else ()
+
+    def _update_arrays(self, gradient, w, slots, scratch, learning_rate):
+        tmp = scratch[0]
         np.multiply(gradient, learning_rate, out=tmp)
-        if not self.momentums:
+        if not slots:
             w -= tmp
             return
-        m, mu = self.momentums[i]._value, self.momentum
+        m, mu = slots[0], self.momentum
         m *= mu
         m -= tmp
         if self.nesterov:

@@ -1,0 +1,74 @@
+"""Intra-op threads for the large elementwise work NumPy runs on one core (optimizer updates).
+
+NumPy's ufuncs release the GIL, so a large elementwise update split into contiguous chunks runs
+on several threads at once. BLAS threads matmuls by itself; this pool covers the rest. The
+thread count is ``tf.config.threading.set_intra_op_parallelism_threads(n)`` when set, else
+``TAPEFLOW_NUM_THREADS``, else ``OMP_NUM_THREADS``, else the CPU count (at most 8); 1 means
+no pool at all. Chunks are whole elements of one array, so results are bitwise the same for
+every thread count.
+
+>>> from tapeflow.backend import threads
+>>> threads.set_intra_op_threads(2)
+>>> import numpy as np
+>>> a = np.zeros(8)
+>>> threads.run([lambda s=s: a[s:s + 4].fill(s) for s in (0, 4)])
+>>> a.tolist()
+[0.0, 0.0, 0.0, 0.0, 4.0, 4.0, 4.0, 4.0]
+>>> threads.set_intra_op_threads(0)
+"""
+from __future__ import annotations
+
+import os
+
+_requested = 0     # 0: decided by the environment
+_pool = None
+_pool_key = None   # (threads, pid): a forked child rebuilds the pool (its threads did not survive the fork)
+
+
+def set_intra_op_threads(n: int) -> None:
+    """Use ``n`` threads for chunked elementwise work (0: the environment's default)."""
+    global _requested
+    if not isinstance(n, int) or isinstance(n, bool) or n < 0:
+        raise ValueError(f"intra-op thread count must be an integer >= 0 (0: system default), got {n!r}")
+    _requested = n
+
+
+def intra_op_threads() -> int:
+    """The number of threads chunked elementwise work uses (>= 1)."""
+    if _requested:
+        return _requested
+    for var in ("TAPEFLOW_NUM_THREADS", "OMP_NUM_THREADS"):
+        text = os.environ.get(var, "").strip()
+        if text.isdigit() and int(text) > 0:
+            return int(text)
+    return max(1, min(os.cpu_count() or 1, 8))
+
+
+def run(tasks) -> None:
+    """Run zero-argument callables on the pool (in the caller when one thread); re-raise the first error."""
+    global _pool, _pool_key
+    n = intra_op_threads()
+    if n == 1 or len(tasks) < 2:
+        for t in tasks:
+            t()
+        return
+    key = (n, os.getpid())
+    if _pool_key != key:
+        from concurrent.futures import ThreadPoolExecutor
+        if _pool is not None and _pool_key[1] == key[1]:
+            _pool.shutdown(wait=True)
+        _pool, _pool_key = ThreadPoolExecutor(max_workers=n - 1, thread_name_prefix="tapeflow-intra-op"), key
+    # The caller runs the last task itself: one fewer hand-off, and the pool never sits idle waiting on it.
+    futures = [_pool.submit(t) for t in tasks[:-1]]
+    tasks[-1]()
+    for f in futures:
+        f.result()
+
+
+def chunks(size: int, parts: int, min_chunk: int) -> list:
+    """``[(start, stop), ...]`` splitting ``range(size)`` into at most ``parts`` pieces of >= ``min_chunk``."""
+    if size <= 0:
+        return []
+    parts = max(1, min(parts, size // max(min_chunk, 1)))
+    step = -(-size // parts)
+    return [(s, min(s + step, size)) for s in range(0, size, step)]
