@@ -39,7 +39,7 @@ __version__ = "0.1.0"
 newaxis = None
 
 _LAZY = {"debug": ".debug", "keras": ".keras", "data": ".data", "image": ".image", "distribute": ".distribute",
-         "linalg": ".linalg"}
+         "linalg": ".linalg", "tune": ".tune", "onnx": ".onnx"}
 
 
 def __getattr__(name):
