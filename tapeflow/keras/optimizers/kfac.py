@@ -1,31 +1,34 @@
 """K-FAC for Dense layers (Martens & Grosse 2015, "Optimizing Neural Networks with Kronecker-factored
-Approximate Curvature").
+Approximate Curvature") and Conv2D layers (KFC: Grosse & Martens 2016, "A Kronecker-factored approximate
+Fisher matrix for convolution layers"; the factors and their derivation are in ``kfac_blocks.py``).
 
 For a Dense layer ``z = a @ kernel + bias`` (Keras layout: kernel ``(in, out)``), write
 ``a_bar = [a, 1]`` (the ones column only when the layer has a bias) and ``W_bar = [kernel; bias]``
 of shape ``(in [+1], out)``. K-FAC approximates the layer's Fisher block by ``A (x) G`` with
 ``A = E[a_bar a_bar^T]`` and ``G = E[g g^T]``, ``g = dloss_example / dz``, and preconditions the
 gradient as ``(A + dA I)^-1 grad_W_bar (G + dG I)^-1`` (the transpose of the paper's
-``(G + dG I)^-1 grad (A + dA I)^-1`` for torch's ``(out, in)`` layout).
+``(G + dG I)^-1 grad (A + dA I)^-1`` for torch's ``(out, in)`` layout). A Conv2D layer is the same
+with ``a_bar`` its im2col patches (one per example and output location) and ``W_bar`` its kernel
+reshaped to ``(kh * kw * in [+1], out)``.
 """
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 
 from ...autodiff.tape import GradientTape
 from ...autodiff.tensor import Tensor
-from ...ops import array_ops as A
 from ...ops import math_ops as M
 from .base import Optimizer
+from .kfac_blocks import make_block
 
 
-def _dense_layers(model) -> list:
-    from ..layers.core import Dense
-    layers = model._flatten_layers(include_self=True, recursive=True) if hasattr(model, "_flatten_layers") \
-        else list(getattr(model, "layers", []))
-    return [l for l in layers if isinstance(l, Dense) and getattr(l, "trainable", True)]
+def _all_layers(model) -> list:
+    if hasattr(model, "_flatten_layers"):
+        return list(model._flatten_layers(include_self=True, recursive=True))
+    return list(getattr(model, "layers", []))
 
 
 def _damped_inverse(mat: np.ndarray, damping: float) -> np.ndarray:
@@ -41,9 +44,9 @@ def _damped_inverse(mat: np.ndarray, damping: float) -> np.ndarray:
 
 
 class KFAC(Optimizer):
-    """K-FAC for the Dense layers of a tapeflow Keras model (other variables get momentum SGD).
+    """K-FAC for the Dense and Conv2D layers of a tapeflow Keras model (other variables get momentum SGD).
 
-    Use ``train_step(x, y, loss_fn)``: it runs the forward pass with each Dense layer's pre-activations
+    Use ``train_step(x, y, loss_fn)``: it runs the forward pass with each layer's pre-activations
     watched, computes the loss (``loss_fn(y, y_pred)`` plus ``model.losses``; the loss must be a batch
     *mean*, Keras's default reduction), takes the gradients of the loss w.r.t. the variables and the
     pre-activations, updates the Kronecker factors every ``cov_update_interval`` steps as running
@@ -53,7 +56,11 @@ class KFAC(Optimizer):
     ``v = momentum v - lr * nu * P``;  ``w += v``,  with ``P`` the preconditioned gradient.
 
     With per-example gradients ``g_i = N dloss/dz_i`` (N rows in the batch), ``A_batch = a_bar^T a_bar / N``
-    and ``G_batch = g^T g / N``: the empirical Fisher (true labels). Damping (Tikhonov):
+    and ``G_batch = g^T g / N``: the empirical Fisher (true labels). For a Conv2D layer (KFC) ``A_batch``
+    is the mean of ``a_bar a_bar^T`` over the N examples and the ``|T|`` output locations (``a_bar``: the
+    im2col patch, plus 1 with a bias) and ``G_batch = (1/N) sum_{i,t} g_it g_it^T`` with ``g_it = N dloss/dz_it``
+    (see ``kfac_blocks.py`` for the derivation). Conv2D layers with ``groups > 1``, and Dense/Conv2D
+    subclasses that override ``call``, are left to momentum SGD with a warning. Damping (Tikhonov):
 
     - ``damping_mode="factored"`` (the paper's section 6.3): ``pi = sqrt((tr A / dim A) / (tr G / dim G))``,
       ``dA = pi sqrt(damping)``, ``dG = sqrt(damping) / pi``;
@@ -97,36 +104,38 @@ class KFAC(Optimizer):
         self.cov_update_interval = cov_update_interval
         self.inv_update_interval = inv_update_interval
         self.kl_clip = kl_clip
-        self.factors: dict = {}      # id(layer) -> {"A", "G", "A_inv", "G_inv"}
+        self.factors: dict = {}      # id(layer) -> {"layer", "block", "A", "G", "A_inv", "G_inv"}
         self._kfac_steps = 0
+        self._blocks: dict = {}      # id(layer) -> LayerBlock
+        self._warned: set = set()
 
     # -- capturing activations and pre-activation gradients ----------------------------------------
-    def _capture_call(self, layer, records):
-        def call(inputs):
-            kernel = layer.kernel
-            if kernel._value.dtype != inputs._value.dtype:
-                kernel = A.cast(kernel, inputs._value.dtype)
-            lead = inputs._value.shape[:-1]
-            x2 = inputs if inputs._value.ndim == 2 else A.reshape(inputs, (-1, inputs._value.shape[-1]))
-            z = M.matmul(x2, kernel)
-            if layer.bias is not None:
-                z = M.add(z, layer.bias if layer.bias._value.dtype == z._value.dtype
-                          else A.cast(layer.bias, z._value.dtype))
-            records.append((layer, x2._value, z))
-            out = z if len(lead) == 1 else A.reshape(z, lead + (layer.units,))
-            return out if layer.activation is None else layer.activation(out)
-        return call
+    def _block(self, layer):
+        """The layer's block, or ``None`` (warning once) when K-FAC leaves it to momentum SGD."""
+        block = self._blocks.get(id(layer))
+        if block is None or block.layer is not layer:
+            block, why = make_block(layer)
+            if why is not None and id(layer) not in self._warned:
+                self._warned.add(id(layer))
+                warnings.warn(f"KFAC: {why}", stacklevel=4)
+            if block is not None:
+                self._blocks[id(layer)] = block
+        return block
 
     def forward_and_gradients(self, x, y, loss_fn, sample_weight=None, training=True):
-        """Run the model on ``x`` recording each Dense layer's inputs and pre-activations; return
+        """Run the model on ``x`` recording each Dense/Conv2D layer's inputs and pre-activations; return
         ``(loss, grads, records)`` where ``grads`` matches ``model.trainable_variables`` and ``records``
-        is a list of ``(layer, inputs_2d, dloss/dz)`` arrays."""
-        layers = _dense_layers(self.model)
-        if not layers:
-            raise ValueError("KFAC: the model has no trainable Dense layer (build the model first)")
+        is a list of ``(layer, inputs, dloss/dz)`` arrays (a Dense layer's 2-D inputs, a Conv2D layer's
+        NHWC inputs)."""
+        blocks = [self._block(l) for l in _all_layers(self.model) if getattr(l, "trainable", True)]
+        blocks = [b for b in blocks if b is not None]
+        if not blocks:
+            raise ValueError("KFAC: the model has no trainable Dense or Conv2D layer that K-FAC can precondition "
+                             "(build the model first)")
+        layers = [b.layer for b in blocks]
         records: list = []
-        for layer in layers:
-            layer.call = self._capture_call(layer, records)
+        for block in blocks:
+            block.layer.call = block.capture_call(records)
         try:
             with GradientTape() as tape:
                 y_pred = self.model(x, training=training)
@@ -144,26 +153,22 @@ class KFAC(Optimizer):
         return loss, grads[:n_var], recs
 
     def update_factors(self, records) -> None:
-        """Fold a batch's ``(layer, inputs_2d, dloss/dz)`` records into the running Kronecker factors."""
+        """Fold a batch's ``(layer, inputs, dloss/dz)`` records into the running Kronecker factors."""
         by_layer: dict = {}
         for layer, a, dz in records:
             if dz is None:
                 continue
-            ent = by_layer.setdefault(id(layer), [layer, [], []])
-            ent[1].append(a)
-            ent[2].append(dz)
-        for key, (layer, acts, dzs) in by_layer.items():
-            a = np.concatenate(acts) if len(acts) > 1 else acts[0]
-            g = np.concatenate(dzs) if len(dzs) > 1 else dzs[0]
-            n = a.shape[0]
-            a = a.astype(np.float64)
-            if layer.bias is not None:
-                a = np.concatenate([a, np.ones((n, 1))], axis=1)
-            g = g.astype(np.float64) * n                    # per-example gradients of a batch-mean loss
-            a_batch, g_batch = a.T @ a / n, g.T @ g / n
+            by_layer.setdefault(id(layer), [layer, []])[1].append((a, dz))
+        for key, (layer, pairs) in by_layer.items():
+            block = self._block(layer)
+            if block is None:
+                raise ValueError(f"KFAC.update_factors: layer '{layer.name}' ({type(layer).__name__}) is not one "
+                                 f"K-FAC preconditions; pass records from forward_and_gradients")
+            a_batch, g_batch = block.batch_factors(pairs)
             f = self.factors.get(key)
             if f is None:
-                self.factors[key] = {"layer": layer, "A": a_batch, "G": g_batch, "A_inv": None, "G_inv": None}
+                self.factors[key] = {"layer": layer, "block": block, "A": a_batch, "G": g_batch,
+                                     "A_inv": None, "G_inv": None}
             else:
                 d = self.cov_ema_decay
                 f["A"] = d * f["A"] + (1 - d) * a_batch
@@ -187,13 +192,12 @@ class KFAC(Optimizer):
             f["G_inv"] = _damped_inverse(f["G"], dg)
 
     def precondition(self, layer, grad_kernel, grad_bias=None) -> tuple:
-        """``(A + dA I)^-1 [grad_kernel; grad_bias] (G + dG I)^-1``, split back into (kernel, bias)."""
+        """``(A + dA I)^-1 grad_W_bar (G + dG I)^-1`` with ``grad_W_bar = [grad_kernel (as fan_in x out);
+        grad_bias]``, split back into Keras's (kernel, bias) shapes."""
         f = self.factors[id(layer)]
-        gw = grad_kernel if grad_bias is None else np.concatenate([grad_kernel, grad_bias[None, :]], axis=0)
-        p = f["A_inv"] @ gw.astype(np.float64) @ f["G_inv"]
-        if grad_bias is None:
-            return p.astype(grad_kernel.dtype), None
-        return p[:-1].astype(grad_kernel.dtype), p[-1].astype(grad_bias.dtype)
+        block = f["block"]
+        p = f["A_inv"] @ block.grad_matrix(grad_kernel, grad_bias).astype(np.float64) @ f["G_inv"]
+        return block.split(p, grad_kernel, grad_bias)
 
     # -- the training step -------------------------------------------------------------------------------
     def train_step(self, x, y, loss_fn, sample_weight=None) -> float:
