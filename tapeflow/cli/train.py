@@ -30,8 +30,20 @@ def _weight_hist_callback(store: list):
 
 
 def run_train(args) -> int:
-    """Run ``tapeflow train`` with parsed ``args``; returns the exit status."""
-    from .. import keras
+    """Run ``tapeflow train`` with parsed ``args``; returns the exit status.
+
+    As one of ``--workers N`` MPI processes (see workers.py) it trains under MultiWorkerMirroredStrategy; rank 0
+    alone writes the run directory and prints.
+    """
+    import contextlib
+
+    from .. import distribute, keras
+    from .workers import worker_count
+    strategy = distribute.MultiWorkerMirroredStrategy() if worker_count() > 1 else None
+    if strategy is not None and strategy.num_workers != worker_count():
+        raise ValueError(f"--workers {worker_count()} but MPI started {strategy.num_workers} processes; launch "
+                         "with tapeflow train --workers N, not under another mpiexec")
+    chief = strategy is None or strategy.is_chief
     if args.seed is not None:
         keras.utils.set_random_seed(args.seed)
     (x, y), (xt, yt) = rundir.load_dataset(args.dataset, limit=args.limit,
@@ -39,16 +51,20 @@ def run_train(args) -> int:
     in_shape = rundir.input_shape_for(args.model, x.shape[1:])
     x, xt = rundir.to_model_input(x, in_shape), rundir.to_model_input(xt, in_shape)
     hidden = [int(h) for h in args.hidden.split(",") if h] if args.hidden else None
-    model = rundir.build_model(args.model, in_shape, activation=args.activation, l2=args.l2,
-                               dropout=args.dropout, hidden=hidden, name=f"{args.dataset}_{args.model}")
     n_train = int(round(len(x) * (1 - args.validation_split)))
     steps_per_epoch = max(1, math.ceil(n_train / args.batch_size))
     lr = rundir.make_schedule(args.schedule, args.learning_rate, steps_per_epoch * args.epochs, steps_per_epoch)
-    model.compile(optimizer=rundir.make_optimizer(args.optimizer, lr), loss="sparse_categorical_crossentropy",
-                  metrics=["accuracy"])
-    run_dir = rundir.make_run_dir(args.out, args.model)
-    print(f"run directory: {run_dir}")
-    if args.verbose:
+    with strategy.scope() if strategy is not None else contextlib.nullcontext():
+        model = rundir.build_model(args.model, in_shape, activation=args.activation, l2=args.l2,
+                                   dropout=args.dropout, hidden=hidden, name=f"{args.dataset}_{args.model}")
+        model.compile(optimizer=rundir.make_optimizer(args.optimizer, lr), loss="sparse_categorical_crossentropy",
+                      metrics=["accuracy"])
+    run_dir = rundir.make_run_dir(args.out, args.model) if chief else None
+    if strategy is not None:  # every worker names the same directory (only rank 0 writes into it)
+        run_dir = strategy.broadcast_bytes(run_dir.encode() if chief else None).decode()
+    if chief:
+        print(f"run directory: {run_dir}" + (f" ({strategy.num_workers} workers)" if strategy else ""))
+    if args.verbose and chief:
         model.summary()
 
     hists: list = []
@@ -66,6 +82,8 @@ def run_train(args) -> int:
                         validation_split=args.validation_split or 0.0, verbose=args.verbose, callbacks=callbacks)
     train_s = time.perf_counter() - t0
     test_loss, test_acc = model.evaluate(xt, yt, batch_size=1024, verbose=0)
+    if not chief:
+        return 0
     probs = np.asarray(model.predict(xt, batch_size=1024, verbose=0))
     pred = probs.argmax(-1)
     names = rundir.CLASS_NAMES[args.dataset]
@@ -78,7 +96,8 @@ def run_train(args) -> int:
     np.savetxt(os.path.join(run_dir, "confusion_matrix.csv"), cm, fmt="%d", delimiter=",")
     settings = {k: v for k, v in vars(args).items() if k not in ("func",)}
     summary = {"test_loss": float(test_loss), "test_accuracy": float(test_acc),
-               "train_seconds": train_s, "epoch_seconds": epoch_times, "params": rundir.count_params(model),
+               "train_seconds": train_s, "epoch_seconds": epoch_times,
+               "workers": strategy.num_workers if strategy else 1, "params": rundir.count_params(model),
                "n_train": int(len(x)), "n_test": int(len(xt)), "input_shape": list(in_shape),
                "final": {k: v[-1] for k, v in hist.items() if v}, "settings": settings, "class_names": names}
     written = []

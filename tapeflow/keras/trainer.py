@@ -34,6 +34,7 @@ class Trainer:
     _initial_epoch = None
     _trainer_record_grads = False
     _trainer_last_grads = None
+    _distribute_strategy = None
 
     # -- compile --------------------------------------------------------------------------
     def compile(self, optimizer="rmsprop", loss=None, loss_weights=None, metrics=None, weighted_metrics=None,
@@ -64,6 +65,9 @@ class Trainer:
         self._is_compiled = True
         self.stop_training = False
         self._run_eagerly = run_eagerly
+        from ..distribute import strategy as distribute
+        if distribute.has_strategy():  # compiled in strategy.scope(): fit/evaluate run under that strategy
+            self._distribute_strategy = distribute.get_strategy()
 
     def _output_names(self):
         names = getattr(self, "output_names", None)
@@ -74,6 +78,17 @@ class Trainer:
             return [getattr(getattr(o, "_keras_history", None), "layer", None) and o._keras_history.layer.name
                     or f"output_{i}" for i, o in enumerate(outs)]
         return ["output"]
+
+    @property
+    def distribute_strategy(self):
+        """The tf.distribute strategy the model was compiled under, else the current one (as Keras)."""
+        from ..distribute import strategy as distribute
+        return self._distribute_strategy or distribute.get_strategy()
+
+    def _multi_worker(self):
+        """The MultiWorkerMirroredStrategy to run under, or None (in-process strategies train the global batch)."""
+        strategy = self.distribute_strategy
+        return strategy if getattr(strategy, "_is_multi_worker", False) else None
 
     def _assert_compiled(self, method: str):
         if not self._is_compiled:
@@ -235,6 +250,10 @@ class Trainer:
             verbose=verbose, epochs=epochs, steps=steps)
         self.stop_training = False
         train_step = self.train_step
+        worker = self._multi_worker()
+        if worker is not None:  # one MPI rank of several: shard batches, all-reduce gradients (worker_fit.py)
+            from ..distribute import worker_fit
+            adapter, train_step, worker_state = worker_fit.begin_fit(worker, self, adapter, train_step, cbs)
         want_batch_begin = cbs.wants("on_train_batch_begin")
         want_batch_end = cbs.wants("on_train_batch_end")
         self._initial_epoch = None
@@ -261,6 +280,8 @@ class Trainer:
                 break
             if step < 0:
                 raise ValueError("fit: the training data produced no batches; is the dataset empty?")
+            if worker is not None:
+                worker_fit.end_epoch(worker, self)
             epoch_logs = to_numpy_logs(self._metrics_result_or_logs(logs))
             if val_adapter is not None and _should_validate(epoch, validation_freq):
                 val_logs = self._evaluate_adapter(val_adapter, cbs, verbose=0)
@@ -270,6 +291,8 @@ class Trainer:
                 break
         if getattr(self.optimizer, "use_ema", False):
             self.optimizer.finalize_variable_values(self.trainable_variables)
+        if worker is not None:
+            worker_fit.end_fit(worker, self, worker_state)
         cbs.on_train_end(epoch_logs)
         for c in cbs:
             if type(c).__name__ == "History":
@@ -282,6 +305,10 @@ class Trainer:
         cbs.on_test_begin()
         want = cbs.wants("on_test_batch_end")
         test_step = self.test_step
+        worker = self._multi_worker()
+        if worker is not None:
+            from ..distribute import worker_fit
+            adapter, test_step = worker_fit.wrap_evaluate(worker, self, adapter)
         logs = {}
         n = -1
         for n, batch in enumerate(adapter.epoch()):
@@ -292,6 +319,8 @@ class Trainer:
                 cbs.on_test_batch_end(n, logs)
         if n < 0:
             raise ValueError("evaluate: the data produced no batches; is it empty?")
+        if worker is not None:
+            worker_fit.reduce_state(worker, self)
         logs = to_numpy_logs(self._metrics_result_or_logs(logs))
         cbs.on_test_end(logs)
         return logs

@@ -6,7 +6,7 @@ import os
 
 import numpy as np
 
-from .base import Callback
+from .base import Callback, is_chief
 
 _STATE_GROUP = "training_state"
 _BIT_GENERATORS = {"PCG64": np.random.PCG64, "PCG64DXSM": np.random.PCG64DXSM, "MT19937": np.random.MT19937,
@@ -115,6 +115,8 @@ class BackupAndRestore(Callback):
 
         from ..saving.safety import atomic_write
         from ..saving.weights_h5 import write_weights_group
+        if not is_chief(self.model):  # every worker reads the backup; rank 0 alone writes it
+            return
         meta = {"epoch": int(self._current_epoch), "rng": capture_rng_state()}
         with atomic_write(self._weights_path) as tmp:
             with h5py.File(tmp, "w") as f:
@@ -138,7 +140,7 @@ class BackupAndRestore(Callback):
             self._save()
 
     def on_train_end(self, logs=None):
-        if self.delete_checkpoint and os.path.exists(self._weights_path):
+        if self.delete_checkpoint and is_chief(self.model) and os.path.exists(self._weights_path):
             os.remove(self._weights_path)
             try:
                 os.rmdir(self.backup_dir)

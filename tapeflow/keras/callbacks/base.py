@@ -17,6 +17,8 @@ class Callback:
     ...         self.last = epoch
     """
 
+    _chief_only = False  # True: only the chief (rank 0 of a multi-worker run) calls its hooks
+
     def __init__(self):
         self.model = None
         self.params = {}
@@ -44,6 +46,17 @@ class Callback:
     def on_test_end(self, logs=None): pass
     def on_predict_begin(self, logs=None): pass
     def on_predict_end(self, logs=None): pass
+
+
+def is_chief(model) -> bool:
+    """Whether this process prints and writes files: False only on the ranks other than 0 of a
+    ``MultiWorkerMirroredStrategy`` run, the one place that decides it.
+
+    >>> import tapeflow as tf
+    >>> is_chief(tf.keras.Sequential())
+    True
+    """
+    return bool(getattr(getattr(model, "distribute_strategy", None), "is_chief", True))
 
 
 def _overrides(cb, hook: str) -> bool:
@@ -77,15 +90,25 @@ class CallbackList:
             if model is not None:
                 c.set_model(model)
             c.set_params(params)
-        self._active = {h: [getattr(c, h) for c in self.callbacks if _overrides(c, h)] for h in _HOOKS}
+        self._set_active(model)
+
+    def _set_active(self, model):
+        # on a non-chief worker the chief-only callbacks (progress bar, files) stay silent; ``wants`` still
+        # answers as on the chief, so every worker takes the same per-batch path
+        chief = is_chief(model)
+        wanted = {h: [c for c in self.callbacks if _overrides(c, h)] for h in _HOOKS}
+        self._wanted = {h: bool(cs) for h, cs in wanted.items()}
+        self._active = {h: [getattr(c, h) for c in cs if chief or not getattr(c, "_chief_only", False)]
+                        for h, cs in wanted.items()}
 
     def set_model(self, model):
         self.model = model
         for c in self.callbacks:
             c.set_model(model)
+        self._set_active(model)
 
     def wants(self, hook: str) -> bool:
-        return bool(self._active[hook])
+        return self._wanted[hook]
 
     def _call(self, hook, *args):
         for f in self._active[hook]:

@@ -27,6 +27,8 @@ class ModelCheckpoint(Callback):
     ['m-01.keras', 'm-02.keras']
     """
 
+    _chief_only = True  # multi-worker runs: only rank 0 prints / writes
+
     def __init__(self, filepath, monitor="val_loss", verbose=0, save_best_only=False, save_weights_only=False,
                  mode="auto", save_freq="epoch", initial_value_threshold=None):
         super().__init__()

@@ -22,6 +22,8 @@ class CSVLogger(Callback):
     'epoch,loss'
     """
 
+    _chief_only = True  # multi-worker runs: only rank 0 prints / writes
+
     def __init__(self, filename, separator=",", append=False):
         super().__init__()
         self.filename = os.fspath(filename)

@@ -81,6 +81,8 @@ class Progbar:
 class ProgbarLogger(Callback):
     """Prints ``Epoch i/N`` and a progress bar (verbose=1) or one line per epoch (verbose=2)."""
 
+    _chief_only = True  # multi-worker runs: only rank 0 prints / writes
+
     def __init__(self, count_mode="steps", stateful_metrics=None):
         super().__init__()
         self.verbose = 1
