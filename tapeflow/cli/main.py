@@ -5,6 +5,7 @@
     tapeflow evaluate runs/cnn
     tapeflow predict runs/cnn/model.keras images.npy --top-k 3
     tapeflow experiment l2 --tiny
+    tapeflow tune --trials 20 --jobs 2 --out runs/tune  # Optuna search; run again to resume
 
 Heavy imports (tapeflow itself, matplotlib) happen only once a command runs, so ``--help`` is instant.
 """
@@ -77,6 +78,9 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--dropout", type=_ranged(float, 0, 1, hi_open=True), default=0.0)
     tr.add_argument("--test-limit", type=_ranged(int, 0), default=0,
                     help="evaluate on only the first N test images (0: all)")
+    tr.add_argument("--workers", type=_ranged(int, 1, 1024), default=1,
+                    help="data-parallel workers: N > 1 starts N processes under mpiexec (pip install "
+                         "'tapeflow[mpi]'); --batch-size is the global batch")
     tr.add_argument("--validation-split", type=_ranged(float, 0, 1, hi_open=True), default=0.1,
                     help="fraction of the training set held out for validation (default 0.1)")
 
@@ -105,14 +109,25 @@ def build_parser() -> argparse.ArgumentParser:
     size.add_argument("--full", action="store_true", help="full size (full datasets, more epochs)")
     _add_common(ex)
     ex.set_defaults(verbose=0)
+
+    tu = sub.add_parser("tune", help="search the MLP's hyperparameters with Optuna (resumable)",
+                        description="Search activation, learning rate, L2, units, dropout and optimizer of the MLP "
+                                    "with Optuna, pruning bad trials; writes best.json, trials.csv and Optuna's "
+                                    "plots. The study is kept in an SQLite file, so the same command resumes it.")
+    from .tune import add_arguments as _add_tune_arguments
+    _add_tune_arguments(tu)
     return ap
 
 
 def main(argv=None) -> int:
     """Entry point of the ``tapeflow`` console script."""
+    argv = sys.argv[1:] if argv is None else list(argv)
     args = build_parser().parse_args(argv)
     try:
         if args.command == "train":
+            from . import workers
+            if args.workers > 1 and workers.worker_count() == 0:
+                return workers.relaunch(argv, args.workers)
             from .train import run_train
             return run_train(args)
         if args.command == "evaluate":
@@ -124,6 +139,9 @@ def main(argv=None) -> int:
         if args.command == "experiment":
             from .experiments import run_experiment
             return run_experiment(args)
+        if args.command == "tune":
+            from .tune import run_tune
+            return run_tune(args)
     except (FileNotFoundError, ValueError) as e:
         print(f"tapeflow {args.command}: error: {e}", file=sys.stderr)
         return 1
