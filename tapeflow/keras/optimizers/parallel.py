@@ -24,34 +24,48 @@ def _chunkable(arrays) -> bool:
 
 
 def parallel_update(opt, grads, variables, learning_rate) -> bool:
-    """Run ``opt._update_arrays`` for all pairs on the thread pool; False (nothing done) when not worth it."""
-    n = threads.intra_op_threads()
-    if n == 1 or sum(g.size for g in grads) < MIN_TOTAL:
+    """Run ``opt._update_arrays`` for all pairs on the thread pool; False (nothing done) when not worth it.
+
+    The variables, in order, are laid end to end and cut into ``n`` runs of equal length; a run
+    holds whole variables and at most one piece of a variable at each end.
+    """
+    total = sum(g.size for g in grads)
+    n = min(threads.intra_op_threads(), total // MIN_CHUNK)
+    if n <= 1 or total < MIN_TOTAL:
         return False
     index = opt._trainable_variables_indices
-    pieces = []    # (size, arrays) per chunk
+    share = -(-total // n)
+    runs, run, room = [], [], share     # room: elements the current run still takes
     for g, v in zip(grads, variables):
         i = index[id(v)]
-        slots, scratch = opt._slot_values(i), opt._scratch_values(i)
-        arrays = [np.ascontiguousarray(g), v._value] + list(slots + scratch)   # slots may hold None (unused)
+        slots = opt._slot_values(i)
+        arrays = [np.ascontiguousarray(g), v._value] + list(slots + opt._scratch_values(i))  # None: unused slot
+        k = len(slots)
         if not _chunkable(arrays):   # a non-contiguous variable or slot: updated whole, in one piece
-            pieces.append((g.size, arrays, len(slots)))
-            continue
-        flat = [None if a is None else a.reshape(-1) for a in arrays]
-        for lo, hi in threads.chunks(g.size, n, MIN_CHUNK):
-            pieces.append((hi - lo, [None if a is None else a[lo:hi] for a in flat], len(slots)))
-    # Greedy balance: biggest piece to the least-loaded thread.
-    bins = [[0, []] for _ in range(n)]
-    for size, arrays, k in sorted(pieces, key=lambda p: -p[0]):
-        b = min(bins, key=lambda b: b[0])
-        b[0] += size
-        b[1].append((arrays, k))
+            run.append((arrays, k))
+            room -= g.size
+        else:
+            flat = [None if a is None else a.reshape(-1) for a in arrays]
+            lo = 0
+            while lo < g.size:
+                hi = min(g.size, lo + max(room, 1))
+                run.append(([None if a is None else a[lo:hi] for a in flat], k))
+                room -= hi - lo
+                lo = hi
+                if room <= 0 and len(runs) < n - 1:
+                    runs.append(run)
+                    run, room = [], share
+        if room <= 0 and run and len(runs) < n - 1:
+            runs.append(run)
+            run, room = [], share
+    if run:
+        runs.append(run)
     kernel = opt._update_arrays
 
     def task(work):
-        def run():
+        def go():
             for arrays, k in work:
                 kernel(arrays[0], arrays[1], tuple(arrays[2:2 + k]), tuple(arrays[2 + k:]), learning_rate)
-        return run
-    threads.run([task(work) for _, work in bins if work])
+        return go
+    threads.run([task(r) for r in runs])
     return True
