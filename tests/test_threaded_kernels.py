@@ -86,28 +86,3 @@ def test_threaded_conv_relu_pool_step_is_bitwise_serial(many_threads, monkeypatc
     threads.set_intra_op_threads(1)
     for a, b in zip(threaded, _cnn_step(x)):
         np.testing.assert_array_equal(a, b)
-
-
-def _lstm_step(x, mask_zero):
-    tf.random.set_seed(0)
-    L = tf.keras.layers
-    layers = [tf.keras.Input(x.shape[1:], dtype="int32" if mask_zero else "float32")]
-    layers += [L.Embedding(6, 5, mask_zero=True)] if mask_zero else []
-    model = tf.keras.Sequential(layers + [L.LSTM(7, return_sequences=True), L.LSTM(3)])
-    with tf.GradientTape() as t:
-        loss = tf.reduce_sum(model(x, training=True) ** 2)
-    return [loss.numpy()] + [g.numpy() for g in t.gradient(loss, model.trainable_variables)]
-
-
-@pytest.mark.parametrize("mask_zero", [False, True])
-def test_threaded_lstm_is_bitwise_serial(mask_zero, many_threads, monkeypatch):
-    rng = np.random.default_rng(2)
-    x = rng.integers(0, 6, size=(9, 6)) if mask_zero else rng.normal(size=(9, 6, 4)).astype(np.float32)
-    calls = []
-    real = threads.run
-    monkeypatch.setattr(threads, "run", lambda tasks: calls.append(len(tasks)) or real(tasks))
-    threaded = _lstm_step(x, mask_zero)
-    assert len(calls) >= 4, "both LSTMs' forward and backward recurrences should have used the pool"
-    threads.set_intra_op_threads(1)
-    for a, b in zip(threaded, _lstm_step(x, mask_zero)):
-        np.testing.assert_array_equal(a, b)

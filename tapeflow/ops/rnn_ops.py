@@ -27,7 +27,6 @@ import numpy as np
 
 from ..autodiff.tape import GradientTape
 from ..autodiff.tensor import Tensor
-from ..backend import threads
 from . import array_ops as A
 from . import math_ops as M
 from .registry import bind, defvjp, primitive
@@ -134,43 +133,35 @@ def _lstm_fwd(xp, h0, c0, rk, mask=None):
     rks = rk * neg_s
     gates = np.empty((T, B, G), dtype=dt)   # kept for the backward pass (see _saved)
     tcs = np.empty((T, B, u), dtype=dt)     # tanh(c_t)
-
-    def rows(lo, hi):  # batch rows are independent sequences: row blocks run on the intra-op threads
-        h, c = h0[lo:hi], c0[lo:hi]
-        with np.errstate(over="ignore"):
-            for t in range(T):
-                z = gates[t, lo:hi]
-                np.matmul(h, rks, out=z)
-                z += xs[t, lo:hi]
-                np.exp(z, out=z)
-                z += 1.0
-                np.reciprocal(z, out=z)
-                cand = z[:, 2 * u:3 * u]
-                cand *= 2.0
-                cand -= 1.0
-                hn, cn, tc = out[t, 0, lo:hi], out[t, 1, lo:hi], tcs[t, lo:hi]
-                np.multiply(z[:, u:2 * u], c, out=cn)
-                np.multiply(z[:, :u], cand, out=tc)
-                cn += tc
-                np.multiply(cn, -2.0, out=tc)
-                np.exp(tc, out=tc)
-                tc += 1.0
-                np.divide(2.0, tc, out=tc)
-                tc -= 1.0
-                np.multiply(tc, z[:, 3 * u:], out=hn)
-                if mask is not None:
-                    keep = ~mask[t, lo:hi][:, None]
-                    np.copyto(hn, h, where=keep)
-                    np.copyto(cn, c, where=keep)
-                h, c = hn, cn
-    threads.parallel_ranges(B, rows, _recurrent_work(T, B, G))
+    h, c = h0, c0
+    with np.errstate(over="ignore"):
+        for t in range(T):
+            z = gates[t]
+            np.matmul(h, rks, out=z)
+            z += xs[t]
+            np.exp(z, out=z)
+            z += 1.0
+            np.reciprocal(z, out=z)
+            cand = z[:, 2 * u:3 * u]
+            cand *= 2.0
+            cand -= 1.0
+            hn, cn, tc = out[t, 0], out[t, 1], tcs[t]
+            np.multiply(z[:, u:2 * u], c, out=cn)
+            np.multiply(z[:, :u], cand, out=tc)
+            cn += tc
+            np.multiply(cn, -2.0, out=tc)
+            np.exp(tc, out=tc)
+            tc += 1.0
+            np.divide(2.0, tc, out=tc)
+            tc -= 1.0
+            np.multiply(tc, z[:, 3 * u:], out=hn)
+            if mask is not None:
+                keep = ~mask[t][:, None]
+                np.copyto(hn, h, where=keep)
+                np.copyto(cn, c, where=keep)
+            h, c = hn, cn
     _save(out, (gates, tcs))
     return out
-
-
-def _recurrent_work(T, B, G):
-    """The elements a recurrence touches, weighted: its many small per-step calls favour splitting early."""
-    return 8 * T * B * G
 
 
 _SAVED: dict = {}
@@ -213,33 +204,26 @@ def _lstm_grads(g, out, xp, h0, c0, rk, mask=None):
     rkT = np.ascontiguousarray(rk.T)
     dZ = np.empty((T, B, 4, u), dtype=dt)
     mf = _mask_float(mask, dt)
-    dh0 = np.empty((B, u), dtype=dt)
-    dc0 = np.empty((B, u), dtype=dt)
-
-    def rows(lo, hi):  # batch rows are independent: row blocks run on the intra-op threads
-        dh = np.zeros((hi - lo, u), dtype=dt)
-        dc = np.zeros((hi - lo, u), dtype=dt)
-        for t in range(T - 1, -1, -1):
-            dht = gh[t, lo:hi] + dh
-            dcin = gc[t, lo:hi] + dc
-            if mf is None:
-                dct = dcin + dht * K[t, lo:hi]
-            else:
-                m = mf[t, lo:hi]
-                dht_m = dht * m
-                dct = dcin * m + dht_m * K[t, lo:hi]
-            dz = dZ[t, lo:hi]
-            np.multiply(P[t, lo:hi, :3], dct[:, None, :], out=dz[:, :3])
-            np.multiply(P[t, lo:hi, 3], dht if mf is None else dht_m, out=dz[:, 3])
-            dh = dz.reshape(hi - lo, G) @ rkT
-            if mf is None:
-                dc = dct * F[t, lo:hi]
-            else:
-                dh += dht * (1 - m)
-                dc = dct * F[t, lo:hi] + dcin * (1 - m)
-        dh0[lo:hi], dc0[lo:hi] = dh, dc
-    threads.parallel_ranges(B, rows, _recurrent_work(T, B, G))
-    dh, dc = dh0, dc0
+    dh = np.zeros((B, u), dtype=dt)
+    dc = np.zeros((B, u), dtype=dt)
+    for t in range(T - 1, -1, -1):
+        dht = gh[t] + dh
+        dcin = gc[t] + dc
+        if mf is None:
+            dct = dcin + dht * K[t]
+        else:
+            m = mf[t]
+            dht_m = dht * m
+            dct = dcin * m + dht_m * K[t]
+        dz = dZ[t]
+        np.multiply(P[t, :, :3], dct[:, None, :], out=dz[:, :3])
+        np.multiply(P[t, :, 3], dht if mf is None else dht_m, out=dz[:, 3])
+        dh = dz.reshape(B, G) @ rkT
+        if mf is None:
+            dc = dct * F[t]
+        else:
+            dh += dht * (1 - m)
+            dc = dct * F[t] + dcin * (1 - m)
     dZ = dZ.reshape(T, B, G)
     drk = Hprev.reshape(-1, u).T @ dZ.reshape(-1, G)
     return dZ, dh, dc, drk
