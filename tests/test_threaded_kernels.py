@@ -63,26 +63,3 @@ def test_parallel_ranges_covers_every_row_once(many_threads):
         seen[lo:hi] += 1
     threads.parallel_ranges(10, fill, work=10)
     assert seen.tolist() == [1] * 10
-
-
-def _cnn_step(x, seed=0):
-    tf.random.set_seed(seed)
-    L = tf.keras.layers
-    model = tf.keras.Sequential([tf.keras.Input(x.shape[1:]), L.Conv2D(4, 3, activation="relu", padding="same"),
-                                 L.MaxPooling2D(2), L.Conv2D(5, 3, activation="relu"), L.MaxPooling2D(2, padding="same"),
-                                 L.Flatten(), L.Dense(3)])
-    with tf.GradientTape() as t:
-        loss = tf.reduce_sum(model(x, training=True) ** 2)
-    return [loss.numpy()] + [g.numpy() for g in t.gradient(loss, model.trainable_variables)]
-
-
-def test_threaded_conv_relu_pool_step_is_bitwise_serial(many_threads, monkeypatch):
-    x = np.random.default_rng(1).normal(size=(7, 11, 11, 2)).astype(np.float32)
-    calls = []
-    real = threads.run
-    monkeypatch.setattr(threads, "run", lambda tasks: calls.append(len(tasks)) or real(tasks))
-    threaded = _cnn_step(x)
-    assert len(calls) >= 6, "conv bias/relu, relu mask and pooling should all have used the pool"
-    threads.set_intra_op_threads(1)
-    for a, b in zip(threaded, _cnn_step(x)):
-        np.testing.assert_array_equal(a, b)

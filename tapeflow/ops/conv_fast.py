@@ -25,13 +25,9 @@ from .registry import REGISTRY, bind, defvjp, primitive
 # -- fused conv2d + bias (+ relu) ------------------------------------------------------------
 def _conv_bias_fwd(x, w, b, relu, strides, dilations, pads, groups):
     y = C._conv_fwd(x, w, strides, dilations, pads, groups)
-
-    def rows(lo, hi):  # bias and relu on one block of examples while it is in cache, blocks on the threads
-        ys = y[lo:hi]
-        ys += b
-        if relu:
-            np.maximum(ys, 0, out=ys)
-    threads.parallel_ranges(y.shape[0], rows, y.size)
+    y += b
+    if relu:
+        np.maximum(y, 0, out=y)
     return y
 
 
@@ -56,10 +52,7 @@ def _masked(g, ans, relu):
     key = _LAST.get("key")
     if key is not None and key[0] is g and key[1] is ans:
         return _LAST["gm"]
-    gm = np.empty(np.broadcast_shapes(g.shape, ans.shape), dtype=g.dtype)
-    # g * (ans > 0): 5x faster than np.where(ans > 0, g, 0) on large arrays (measured); rows on the threads
-    threads.parallel_ranges(gm.shape[0], lambda lo, hi: np.multiply(g[lo:hi], ans[lo:hi] > 0, out=gm[lo:hi]),
-                            gm.size)
+    gm = np.multiply(g, ans > 0)  # 5x faster than np.where(ans > 0, g, 0) on large arrays (measured)
     _LAST["key"], _LAST["gm"] = (g, ans), gm
     return gm
 

@@ -17,7 +17,6 @@ import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
 from ..autodiff.tensor import Tensor, convert_to_tensor
-from ..backend import threads
 from . import array_ops as A
 from .registry import bind, defvjp, primitive
 
@@ -420,16 +419,11 @@ def _pool_out(shape, ksize, strides, pads):
 def _max_pool_fwd(x, ksize, strides, pads):
     ho, wo = _pool_out(x.shape, ksize, strides, pads)
     xp = _pad(x, pads, _lowest(x.dtype))
-    out = np.empty((x.shape[0], ho, wo, x.shape[3]), dtype=x.dtype)
-
-    def rows(lo, hi):  # examples are independent: batch rows are split over the intra-op threads
-        o, xs = out[lo:hi], xp[lo:hi]
-        np.copyto(o, xs[_tap_slice(0, 0, ho, wo, strides, (1, 1))])
-        for i in range(ksize[0]):
-            for j in range(ksize[1]):
-                if i or j:
-                    np.maximum(o, xs[_tap_slice(i, j, ho, wo, strides, (1, 1))], out=o)
-    threads.parallel_ranges(x.shape[0], rows, xp.size)
+    out = xp[_tap_slice(0, 0, ho, wo, strides, (1, 1))].copy()
+    for i in range(ksize[0]):
+        for j in range(ksize[1]):
+            if i or j:
+                np.maximum(out, xp[_tap_slice(i, j, ho, wo, strides, (1, 1))], out=out)
     return out
 
 
