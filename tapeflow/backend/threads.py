@@ -72,16 +72,3 @@ def chunks(size: int, parts: int, min_chunk: int) -> list:
     parts = max(1, min(parts, size // max(min_chunk, 1)))
     step = -(-size // parts)
     return [(s, min(s + step, size)) for s in range(0, size, step)]
-
-
-MIN_WORK = 1 << 16   # elements: below this a kernel runs in the caller
-
-
-def parallel_ranges(n_items: int, fn, work: int) -> None:
-    """Call ``fn(lo, hi)`` over ranges covering ``range(n_items)`` (e.g. batch rows), on the pool when ``work``
-    (elements touched in all) is worth splitting. ``fn`` must write only its own rows."""
-    parts = min(intra_op_threads(), n_items, work // MIN_WORK)
-    if parts <= 1:
-        fn(0, n_items)
-        return
-    run([lambda lo=lo, hi=hi: fn(lo, hi) for lo, hi in chunks(n_items, parts, 1)])

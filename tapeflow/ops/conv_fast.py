@@ -15,7 +15,6 @@ from __future__ import annotations
 import numpy as np
 
 from ..autodiff.tensor import Tensor
-from ..backend import threads
 from . import array_ops as A
 from . import conv_ops as C
 from . import reduce_ops as R
@@ -99,60 +98,42 @@ REGISTRY["conv2d"].fast = (
 
 
 def _max_pool_vjp_given_max(g, x, best, ksize, strides, pads):
-    """Route each window's gradient to its first maximum, the window maxima ``best`` given.
-
-    Examples are independent, so batch rows are split over the intra-op threads.
-    """
-    g = np.asarray(g)
-    tiled = tuple(strides) == tuple(ksize) and not any(p for pair in pads for p in pair)
-    ho, wo = best.shape[1:3]
-    exact = tiled and x.shape[1:3] == (ho * ksize[0], wo * ksize[1])
-    dx = np.empty(x.shape, dtype=g.dtype) if exact else np.zeros(x.shape, dtype=g.dtype)
-    route = _route_tiled if tiled else _route_windows
-    threads.parallel_ranges(x.shape[0], lambda lo, hi: route(g[lo:hi], x[lo:hi], best[lo:hi], dx[lo:hi], ksize,
-                                                             strides, pads), x.size)
-    return dx
-
-
-def _route_tiled(g, x, best, dx, ksize, strides, pads):
-    """Non-overlapping windows (stride == size, no padding): one broadcast comparison on a reshaped view.
-    ``dx`` is zero where no window reaches (the right/bottom remainder) and is fully written elsewhere."""
-    n, _, _, c = x.shape
+    """Route each window's gradient to its first maximum, the window maxima ``best`` given."""
+    n, h, wd, c = x.shape
     ho, wo = best.shape[1:3]
     kh, kw = ksize
-    xv = x[:, :ho * kh, :wo * kw].reshape(n, ho, kh, wo, kw, c)
-    exact = xv.shape[1] * kh == x.shape[1] and xv.shape[3] * kw == x.shape[2]
-    dv = dx.reshape(xv.shape) if exact else np.empty(xv.shape, dtype=g.dtype)
-    hit = xv == best[:, :, None, :, None, :]
-    taken = np.zeros(best.shape, dtype=bool)
-    for i in range(kh):
-        for j in range(kw):
-            m = hit[:, :, i, :, j, :]
-            np.greater(m, taken, out=m)  # a maximum not already claimed by an earlier tap
-            np.logical_or(taken, m, out=taken)
-            np.multiply(g, m, out=dv[:, :, i, :, j, :])
-    if not exact:
-        dx[:, :ho * kh, :wo * kw] = dv.reshape(n, ho * kh, wo * kw, c)
-
-
-def _route_windows(g, x, best, dx, ksize, strides, pads):
-    """Any windows: per tap, claim the windows whose first maximum sits there and add their gradient."""
-    h, wd = x.shape[1:3]
-    ho, wo = best.shape[1:3]
+    g = np.asarray(g)
+    if tuple(strides) == tuple(ksize) and not any(p for pair in pads for p in pair):
+        dx = np.zeros(x.shape, dtype=g.dtype)
+        xv = x[:, :ho * kh, :wo * kw]
+        exact = xv.shape == x.shape
+        xv = xv.reshape(n, ho, kh, wo, kw, c)
+        dv = dx.reshape(xv.shape) if exact else np.zeros(xv.shape, dtype=g.dtype)
+        hit = xv == best[:, :, None, :, None, :]
+        taken = np.zeros(best.shape, dtype=bool)
+        for i in range(kh):
+            for j in range(kw):
+                m = hit[:, :, i, :, j, :]
+                np.greater(m, taken, out=m)  # a maximum not already claimed by an earlier tap
+                np.logical_or(taken, m, out=taken)
+                np.multiply(g, m, out=dv[:, :, i, :, j, :])
+        if not exact:
+            dx[:, :ho * kh, :wo * kw] = dv.reshape(n, ho * kh, wo * kw, c)
+        return dx
     xp = C._pad(x, pads, C._lowest(x.dtype))
     dxp = np.zeros(xp.shape, dtype=g.dtype)
     taken = np.zeros(best.shape, dtype=bool)
     m = np.empty(best.shape, dtype=bool)
     tmp = np.empty(best.shape, dtype=g.dtype)
-    for i in range(ksize[0]):
-        for j in range(ksize[1]):
+    for i in range(kh):
+        for j in range(kw):
             sl = C._tap_slice(i, j, ho, wo, strides, (1, 1))
             np.equal(xp[sl], best, out=m)
             np.greater(m, taken, out=m)
             np.logical_or(taken, m, out=taken)
             np.multiply(g, m, out=tmp)
             dxp[sl] += tmp
-    dx[...] = C._crop(dxp, pads, h, wd)
+    return C._crop(dxp, pads, h, wd)
 
 
 REGISTRY["max_pool2d"].fast = (lambda g, ans, x, **a: _max_pool_vjp_given_max(g, x, ans, **a),)
