@@ -46,15 +46,31 @@ def list_logical_devices(device_type=None):
     return list_physical_devices(device_type)
 
 
+_EAGER = [False]
+
+
 def run_functions_eagerly(run_eagerly: bool) -> None:
-    """Accepted for compatibility: tapeflow always runs eagerly."""
-    return None
+    """As ``tf.config.run_functions_eagerly``: True makes ``fit`` run every step eagerly, never
+    replaying a traced step (see ``tapeflow/keras/traced_step.py``).
+
+    >>> import tapeflow as tf
+    >>> tf.config.run_functions_eagerly(True); tf.config.functions_run_eagerly()
+    True
+    >>> tf.config.run_functions_eagerly(False)
+    """
+    _EAGER[0] = bool(run_eagerly)
+
+
+def functions_run_eagerly() -> bool:
+    """Whether ``run_functions_eagerly(True)`` is in effect."""
+    return _EAGER[0]
 
 
 class _Threading:
     """``tf.config.threading``: threads for tapeflow's chunked elementwise work (optimizer updates).
 
-    Matmuls and convolutions use BLAS's own threads (``OPENBLAS_NUM_THREADS``/``OMP_NUM_THREADS``).
+    Default 1 (no pool; why: ``tapeflow/backend/threads.py``). Matmuls and convolutions use BLAS's own
+    threads (``OPENBLAS_NUM_THREADS``/``OMP_NUM_THREADS``).
 
     >>> import tapeflow as tf
     >>> tf.config.threading.set_intra_op_parallelism_threads(1)

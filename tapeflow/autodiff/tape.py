@@ -23,6 +23,8 @@ _recording: list = []  # tapes currently recording, innermost last
 # Set by tapeflow.debug.enable_check_numerics: ``check(prim, value, backward)`` raises on NaN/Inf.
 # None (the default) costs one global load per op.
 _numerics = None
+# Set by tapeflow.autodiff.trace.Recorder: ``trace(prim, args, attrs, out)`` sees every op applied.
+_trace = None
 
 
 class Primitive:
@@ -72,6 +74,8 @@ def apply(prim: Primitive, args: tuple, attrs: dict) -> Tensor:
     if _numerics is not None:
         _numerics(prim, value, False)
     out = Tensor._wrap(value)
+    if _trace is not None:
+        _trace(prim, args, attrs, out)
     if _recording and (value.dtype.kind == "f" or _differentiable(value)):
         vjps = prim.vjps
         for tape in _recording:

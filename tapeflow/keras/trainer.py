@@ -20,6 +20,7 @@ import numpy as np
 from ..autodiff.tape import GradientTape
 from ..autodiff.tensor import Tensor
 from . import data_adapter as DA
+from . import traced_step
 from .compile_utils import CompileLoss, CompileMetrics, to_numpy_logs
 from .layers.tracking import VERSION
 from .utils import tree
@@ -65,6 +66,10 @@ class Trainer:
         self._is_compiled = True
         self.stop_training = False
         self._run_eagerly = run_eagerly
+        if jit_compile not in (True, False, "auto"):
+            raise ValueError(f"compile: jit_compile must be True, False or 'auto', got {jit_compile!r}")
+        self._jit_compile = jit_compile  # "auto"/True: fit replays a traced step when it is safe (traced_step.py)
+        traced_step.reset(self)
         from ..distribute import strategy as distribute
         if distribute.has_strategy():  # compiled in strategy.scope(): fit/evaluate run under that strategy
             self._distribute_strategy = distribute.get_strategy()
@@ -254,6 +259,8 @@ class Trainer:
         if worker is not None:  # one MPI rank of several: shard batches, all-reduce gradients (worker_fit.py)
             from ..distribute import worker_fit
             adapter, train_step, worker_state = worker_fit.begin_fit(worker, self, adapter, train_step, cbs)
+        else:
+            train_step = traced_step.train_function(self)
         want_batch_begin = cbs.wants("on_train_batch_begin")
         want_batch_end = cbs.wants("on_train_batch_end")
         self._initial_epoch = None
