@@ -25,7 +25,7 @@ them compare two recordings).
 ...     y = tf.matmul(tf.convert_to_tensor(x), w)
 >>> prog = trace.Program.build(rec.ops, [x], [y], {}, [w])
 >>> prog.forward([x + 1])[0].tolist()
-[[2.0, 2.0], [6.0, 6.0]]
+[[3.0, 3.0], [7.0, 7.0]]
 """
 from __future__ import annotations
 
