@@ -1,0 +1,20 @@
+"""Every docstring example in the package runs and prints what it shows (the house rule: public
+functions carry a runnable example)."""
+import doctest
+import importlib
+import pkgutil
+
+import pytest
+
+import tapeflow
+
+MODULES = sorted(m.name for m in pkgutil.walk_packages(tapeflow.__path__, "tapeflow."))
+
+
+@pytest.mark.parametrize("name", MODULES)
+def test_docstring_examples(name, capsys):
+    module = importlib.import_module(name)
+    result = doctest.testmod(module, optionflags=doctest.ELLIPSIS, report=False)
+    out = capsys.readouterr().out
+    assert result.failed == 0, f"{name}: {result.failed} of {result.attempted} examples failed\n{out}"
+
