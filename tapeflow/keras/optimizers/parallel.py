@@ -30,8 +30,10 @@ def parallel_update(opt, grads, variables, learning_rate) -> bool:
     holds whole variables and at most one piece of a variable at each end.
     """
     total = sum(g.size for g in grads)
+    if total < MIN_TOTAL:
+        return False
     n = min(threads.intra_op_threads(), total // MIN_CHUNK)
-    if n <= 1 or total < MIN_TOTAL:
+    if n <= 1:
         return False
     index = opt._trainable_variables_indices
     share = -(-total // n)
