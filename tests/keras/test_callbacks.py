@@ -188,8 +188,6 @@ def test_lambda_callback_and_remote_monitor(data):
                       ("epoch", 1, True), "end"]
     with pytest.raises(TypeError, match="unknown hook"):
         cbs.LambdaCallback(on_everything=print)
-    with pytest.raises(NotImplementedError, match="RemoteMonitor"):
-        cbs.RemoteMonitor()
 
 
 def test_spec_callback_block_runs_as_written(tmp_path, data, monkeypatch):
@@ -213,3 +211,60 @@ def test_spec_callback_block_runs_as_written(tmp_path, data, monkeypatch):
     np.testing.assert_allclose(best.evaluate(xv, yv, verbose=0)[0], history.history["val_loss"][best_epoch],
                                rtol=1e-5)
     assert os.path.isdir("logs/train") and os.path.isdir("logs/validation")
+
+
+def _post_server():
+    import http.server
+    import threading
+    got = []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_POST(self):
+            n = int(self.headers["Content-Length"])
+            got.append((self.path, self.headers["Content-Type"], self.rfile.read(n).decode()))
+            self.send_response(200)
+            self.end_headers()
+
+        def log_message(self, *a):
+            pass
+    server = http.server.HTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server, got
+
+
+@pytest.mark.parametrize("as_json", [False, True])
+def test_remote_monitor_posts_each_epoch(data, as_json):
+    import json
+    import urllib.parse
+    server, got = _post_server()
+    try:
+        x, y = data
+        root = f"http://127.0.0.1:{server.server_address[1]}"
+        make_model().fit(x, y, batch_size=32, epochs=2, verbose=0,
+                         callbacks=[cbs.RemoteMonitor(root=root, path="/logs/", send_as_json=as_json,
+                                                      headers={"X-Run": "a"})])
+    finally:
+        server.shutdown()
+    assert [g[0] for g in got] == ["/logs/", "/logs/"]
+    if as_json:
+        sent = [json.loads(g[2]) for g in got]
+        assert got[0][1] == "application/json"
+    else:
+        sent = [json.loads(urllib.parse.parse_qs(g[2])["data"][0]) for g in got]
+        assert got[0][1] == "application/x-www-form-urlencoded"
+    assert [d["epoch"] for d in sent] == [0, 1]
+    assert all(isinstance(d["loss"], float) and d["loss"] > 0 for d in sent)
+
+
+def test_remote_monitor_unreachable_server_warns_and_training_goes_on(data):
+    import socket
+    with socket.socket() as s:   # a port nothing listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    x, y = data
+    with pytest.warns(RuntimeWarning, match="could not reach the server"):
+        h = make_model().fit(x, y, batch_size=32, epochs=1, verbose=0,
+                             callbacks=[cbs.RemoteMonitor(root=f"http://127.0.0.1:{port}", timeout=2)])
+    assert len(h.history["loss"]) == 1
+    with pytest.raises(ValueError, match="http:// or https:// URL"):
+        cbs.RemoteMonitor(root="localhost:9000")

@@ -1,4 +1,4 @@
-"""Logging-style callbacks: ``CSVLogger``, ``TerminateOnNaN``, ``LambdaCallback`` (and a ``RemoteMonitor`` stub)."""
+"""Logging-style callbacks: ``CSVLogger``, ``TerminateOnNaN``, ``LambdaCallback`` and ``RemoteMonitor``."""
 from __future__ import annotations
 
 import csv
@@ -143,8 +143,55 @@ def _adapt(fn, hook):
 
 
 class RemoteMonitor(Callback):
-    """Not provided: tapeflow sends nothing over the network. Log with ``CSVLogger`` or ``TensorBoard``."""
+    """POST each epoch's logs to a server, as ``keras.callbacks.RemoteMonitor``.
 
-    def __init__(self, *args, **kwargs):
-        raise NotImplementedError("RemoteMonitor is not supported in tapeflow (it would post training logs to a "
-                                  "server); use CSVLogger or TensorBoard instead")
+    At each epoch end it sends ``{"epoch": epoch, **logs}`` (numbers as floats) to ``root + path``:
+    as a JSON body when ``send_as_json``, else form-encoded with the JSON text in the ``field``
+    form field. A server that cannot be reached gives a warning, never an error: training goes on.
+    Uses only the standard library (``urllib``).
+
+    >>> import tapeflow as tf
+    >>> cb = tf.keras.callbacks.RemoteMonitor(root="http://localhost:9000", send_as_json=True)
+    >>> cb.url
+    'http://localhost:9000/publish/epoch/end/'
+    """
+
+    _chief_only = True  # multi-worker runs: only rank 0 posts
+
+    def __init__(self, root="http://localhost:9000", path="/publish/epoch/end/", field="data", headers=None,
+                 send_as_json=False, timeout=10.0):
+        super().__init__()
+        if not isinstance(root, str) or not root.startswith(("http://", "https://")):
+            raise ValueError(f"RemoteMonitor: root must be an http:// or https:// URL, got {root!r}")
+        self.root, self.path, self.field = root, path, field
+        self.headers = dict(headers or {})
+        self.send_as_json = bool(send_as_json)
+        self.timeout = float(timeout)
+
+    @property
+    def url(self) -> str:
+        return self.root.rstrip("/") + "/" + self.path.lstrip("/")
+
+    def on_epoch_end(self, epoch, logs=None):
+        import json
+        import urllib.error
+        import urllib.parse
+        import urllib.request
+        import warnings
+        send = {"epoch": epoch}
+        for k, v in (logs or {}).items():
+            send[k] = scalar(v) if not isinstance(v, str) else v
+        headers = dict(self.headers)
+        if self.send_as_json:
+            body = json.dumps(send).encode()
+            headers.setdefault("Content-Type", "application/json")
+        else:
+            body = urllib.parse.urlencode({self.field: json.dumps(send)}).encode()
+            headers.setdefault("Content-Type", "application/x-www-form-urlencoded")
+        request = urllib.request.Request(self.url, data=body, headers=headers, method="POST")
+        try:
+            with urllib.request.urlopen(request, timeout=self.timeout) as response:
+                response.read()
+        except (urllib.error.URLError, OSError, ValueError) as e:
+            warnings.warn(f"RemoteMonitor: could not reach the server at {self.url} ({e}); the epoch {epoch} logs "
+                          "were not sent", RuntimeWarning, stacklevel=2)
