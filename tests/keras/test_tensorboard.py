@@ -82,3 +82,37 @@ def test_import_tapeflow_does_not_import_tensorboard():
     repo = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=repo, check=True)
     assert out.stdout.strip() == "False"
+
+
+def _graph_nodes(folder):
+    acc = read(folder)
+    return [(n.name, n.op, list(n.input), n.attr["output_shape"].s.decode(), n.attr["params"].i)
+            for n in acc.Graph().node]
+
+
+def test_write_graph_puts_the_layer_graph_in_the_train_run(tmp_path):
+    L = tf.keras.layers
+    inp = tf.keras.Input((4,), name="x")
+    a, b = L.Dense(3, name="left")(inp), L.Dense(3, name="right")(inp)
+    model = tf.keras.Model(inp, L.Dense(1, name="head")(L.Add(name="sum")([a, b])))
+    model.compile(optimizer="sgd", loss="mse")
+    model.fit(np.ones((8, 4)), np.ones((8, 1)), epochs=1, verbose=0,
+              callbacks=[tf.keras.callbacks.TensorBoard(str(tmp_path))])
+    assert _graph_nodes(tmp_path / "train") == [
+        ("x", "InputLayer", [], "(None, 4)", 0), ("left", "Dense", ["x"], "(None, 3)", 15),
+        ("right", "Dense", ["x"], "(None, 3)", 15), ("sum", "Add", ["left", "right"], "(None, 3)", 0),
+        ("head", "Dense", ["sum"], "(None, 1)", 4)]
+
+    seq, x, y = make()
+    seq.fit(x, y, epochs=1, verbose=0,
+            callbacks=[tf.keras.callbacks.TensorBoard(str(tmp_path / "seq"))])
+    nodes = _graph_nodes(tmp_path / "seq" / "train")
+    assert [n[2] for n in nodes] == [[]] + [[nodes[i][0]] for i in range(len(nodes) - 1)]  # a chain
+
+
+def test_write_graph_false_writes_no_graph(tmp_path):
+    model, x, y = make()
+    model.fit(x, y, epochs=1, verbose=0,
+              callbacks=[tf.keras.callbacks.TensorBoard(str(tmp_path), write_graph=False)])
+    with pytest.raises(ValueError):
+        read(tmp_path / "train").Graph()

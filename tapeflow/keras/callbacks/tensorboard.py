@@ -4,7 +4,9 @@ Scalars ``epoch_<metric>`` go to ``<log_dir>/train`` and (for ``val_*`` logs, pr
 ``<log_dir>/validation``, with the learning rate as ``epoch_learning_rate``; ``update_freq="batch"`` or an
 integer adds ``batch_<metric>`` scalars every that many batches; ``histogram_freq=N`` writes
 ``<weight path>/histogram`` for every weight every N epochs; each evaluation writes
-``evaluation_<metric>_vs_iterations``. Files are written by the maintained ``tensorboardX`` library
+``evaluation_<metric>_vs_iterations``; ``write_graph=True`` (the default) puts the model's layer graph
+(one node per layer, named after it, with its class as the op and its output shape and parameter
+count as attributes, an edge per connection) in the train run for TensorBoard's Graphs tab. Files are written by the maintained ``tensorboardX`` library
 (``pip install 'tapeflow[tensorboard]'``), imported only when training starts.
 """
 from __future__ import annotations
@@ -29,8 +31,8 @@ def _summary_writer_cls():
 class TensorBoard(Callback):
     """Log metrics, the learning rate and weight histograms for TensorBoard.
 
-    ``write_graph``, ``write_images``, ``profile_batch`` and the embedding options are accepted for
-    compatibility and ignored (no graph or profiler exists to write).
+    ``write_images``, ``profile_batch`` and the embedding options are accepted for compatibility and
+    ignored (no profiler or embedding projector data exists to write).
 
     >>> import os, tempfile, numpy as np, tapeflow as tf
     >>> m = tf.keras.Sequential([tf.keras.Input((2,)), tf.keras.layers.Dense(1)])
@@ -84,7 +86,9 @@ class TensorBoard(Callback):
     # -- hooks --------------------------------------------------------------------------------
     def on_train_begin(self, logs=None):
         self._global_train_batch = 0
-        self._writer("train")
+        w = self._writer("train")
+        if self.write_graph and self.model is not None:
+            _write_layer_graph(w, self.model)
 
     def _write_batch_scalars(self, batch, logs=None):
         self._global_train_batch += 1
@@ -138,3 +142,25 @@ class TensorBoard(Callback):
 
     def on_train_end(self, logs=None):
         self._close()
+
+
+def _write_layer_graph(writer, model) -> None:
+    """Add the model's layer graph (a ``GraphDef``) to ``writer``'s event file."""
+    from tensorboardX.proto import attr_value_pb2, event_pb2, graph_pb2, node_def_pb2
+
+    from ..utils.model_visualization import layer_graph
+    layers, edges = layer_graph(model)
+    parents = {i: [] for i in range(len(layers))}
+    for a, b in edges:
+        parents[b].append(layers[a].name)
+    graph = graph_pb2.GraphDef()
+    for i, layer in enumerate(layers):
+        try:
+            shape = str(layer.output_shape)
+        except (AttributeError, ValueError):
+            shape = "?"
+        attrs = {"output_shape": attr_value_pb2.AttrValue(s=shape.encode()),
+                 "params": attr_value_pb2.AttrValue(i=int(layer.count_params()) if layer.built else 0)}
+        graph.node.append(node_def_pb2.NodeDef(name=layer.name, op=type(layer).__name__, input=parents[i],
+                                               attr=attrs))
+    writer._get_file_writer().add_event(event_pb2.Event(graph_def=graph.SerializeToString()))

@@ -18,13 +18,37 @@ def _pydot():
     return pydot
 
 
+def layer_graph(model) -> tuple:
+    """``(layers, edges)``: the model's layers and ``(parent index, child index)`` pairs, one per
+    connection (a plain stack of layers when the model records none). ``plot_model`` draws this;
+    the TensorBoard callback writes it as the Graphs tab's graph.
+
+    >>> import tapeflow as tf
+    >>> m = tf.keras.Sequential([tf.keras.Input((3,)), tf.keras.layers.Dense(2, name="hidden"),
+    ...                          tf.keras.layers.Dense(1, name="out")])
+    >>> layers, edges = layer_graph(m)
+    >>> [l.name for l in layers], edges
+    (['hidden', 'out'], [(0, 1)])
+    """
+    layers = list(model.layers)
+    index = {id(layer): i for i, layer in enumerate(layers)}
+    edges = []
+    for i, layer in enumerate(layers):
+        for node in getattr(layer, "_inbound_nodes", [])[:1]:
+            for parent in getattr(node, "parent_operations", None) or _parents(node):
+                if id(parent) in index:
+                    edges.append((index[id(parent)], i))
+    if not any(getattr(layer, "_inbound_nodes", None) for layer in layers):  # a plain stack
+        edges = [(i, i + 1) for i in range(len(layers) - 1)]
+    return layers, edges
+
+
 def model_to_dot(model, show_shapes=False, show_dtype=False, show_layer_names=True, rankdir="TB", dpi=200, **kwargs):
     """A ``pydot.Dot`` graph with one node per layer and an edge per connection."""
     pydot = _pydot()
     dot = pydot.Dot(graph_type="digraph", rankdir=rankdir, dpi=dpi)
-    layers = list(model.layers)
-    ids = {id(layer): str(i) for i, layer in enumerate(layers)}
-    for layer in layers:
+    layers, edges = layer_graph(model)
+    for i, layer in enumerate(layers):
         label = f"{layer.name} ({type(layer).__name__})" if show_layer_names else type(layer).__name__
         if show_shapes:
             try:
@@ -33,15 +57,9 @@ def model_to_dot(model, show_shapes=False, show_dtype=False, show_layer_names=Tr
                 pass
         if show_dtype:
             label += f"\\n{layer.dtype}"
-        dot.add_node(pydot.Node(ids[id(layer)], label=label, shape="record"))
-    for layer in layers:
-        for node in getattr(layer, "_inbound_nodes", [])[:1]:
-            for parent in getattr(node, "parent_operations", None) or _parents(node):
-                if id(parent) in ids:
-                    dot.add_edge(pydot.Edge(ids[id(parent)], ids[id(layer)]))
-    if not any(getattr(layer, "_inbound_nodes", None) for layer in layers):  # a plain stack
-        for a, b in zip(layers[:-1], layers[1:]):
-            dot.add_edge(pydot.Edge(ids[id(a)], ids[id(b)]))
+        dot.add_node(pydot.Node(str(i), label=label, shape="record"))
+    for a, b in edges:
+        dot.add_edge(pydot.Edge(str(a), str(b)))
     return dot
 
 
