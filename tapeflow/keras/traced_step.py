@@ -11,8 +11,8 @@ through a ``TracedStep``. The eager step is
 
 and the traced step keeps it, changing only where (1) and the forward part of (3) run:
 
-* The first two steps of a cache key (input shapes/dtypes, the layer tree's ``VERSION``, the
-  trainable variables) run exactly the eager step while a ``trace.Recorder`` notes every primitive
+* The first two steps of a cache key (input shapes/dtypes, the layer tree's ``VERSION``, the count of
+  public layer attributes set (``layer.activation = ...`` retraces), the trainable variables) run exactly the eager step while a ``trace.Recorder`` notes every primitive
   of (1). Each recording becomes a ``trace.Program``. If the two programs (made from batches with
   different ``x``) agree in primitives, attributes, wiring and constant values, later steps replay it.
 * A replay runs (1) as ``prim.forward`` calls on arrays: no Tensor wrapping, no ``Layer.__call__``.
@@ -51,7 +51,7 @@ from ..autodiff.tape import GradientTape
 from ..autodiff.tensor import Tensor
 from ..backend import rng
 from . import activations
-from .layers.tracking import VERSION
+from .layers.tracking import ATTRIBUTES, VERSION
 from .utils import tree
 from .utils.data_utils import unpack_x_y_sample_weight
 
@@ -169,10 +169,10 @@ class TracedStep:
         if _tape._recording or _tape._numerics is not None or _tape._FORCE_TENSOR_VJPS or _tape._trace is not None:
             return self._eager(data, "an outer GradientTape, check-numerics or a recording is active")
         variables = model.trainable_variables
-        key = (VERSION[0], tuple(id(v) for v in variables), _struct(x), _struct(y), _struct(sw))
+        key = ((VERSION[0], ATTRIBUTES[0]), tuple(id(v) for v in variables), _struct(x), _struct(y), _struct(sw))
         entry = self.cache.get(key)
         if entry is None:
-            for k in [k for k in self.cache if k[0] != key[0]]:  # VERSION only grows: stale keys never match
+            for k in [k for k in self.cache if k[0] != key[0]]:  # the counters only grow: stale keys never match
                 del self.cache[k]
             if len(self.cache) >= MAX_KEYS:
                 return self._eager(data, f"more than {MAX_KEYS} input signatures")

@@ -99,6 +99,20 @@ def test_retrace_after_trainable_changes_between_fits():
     assert t._trace_counts["replayed"] > 0 and t._trace_status == "replaying"
 
 
+def test_changing_a_layer_attribute_between_fits_retraces():
+    def go(jit):
+        tf.random.set_seed(4)
+        m = mlp()
+        m.compile(optimizer="sgd", loss="sparse_categorical_crossentropy", jit_compile=jit)
+        m.fit(X, LABELS, batch_size=20, epochs=2, verbose=0)
+        m.layers[0].activation = tf.keras.activations.get("tanh")  # no recompile: the next step must use tanh
+        m.fit(X, LABELS, batch_size=20, epochs=2, verbose=0)
+        return m
+    e, t = go(False), go("auto")
+    assert all(np.array_equal(a, b) for a, b in zip(e.get_weights(), t.get_weights()))
+    assert t._trace_counts["recorded"] == 4 and t._trace_counts["replayed"] > 0  # traced twice per fit, once each
+
+
 def test_trainable_flag_flipped_by_callback_retraces():
     class Freeze(tf.keras.callbacks.Callback):
         def on_epoch_end(self, epoch, logs=None):

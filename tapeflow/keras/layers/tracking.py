@@ -8,6 +8,10 @@ against it, so ``model.trainable_variables`` costs a list copy per training step
 from __future__ import annotations
 
 VERSION = [0]
+# ATTRIBUTES[0] increases whenever a public attribute of any layer is set (``layer.activation = ...``,
+# ``layer.use_bias = False``): a traced training step recorded before that no longer stands for the
+# layer's call (keras/traced_step.py keys its programs on it).
+ATTRIBUTES = [0]
 
 
 def bump() -> None:
