@@ -17,6 +17,8 @@ WORKER = os.path.join(HERE, "mpi", "fit_worker.py")
 
 def _mpiexec() -> str:
     require_module("mpi4py", "pip install 'tapeflow[mpi]' (mpi4py and the mpich wheel)")
+    require_module("tensorboardX")  # the workers also write TensorBoard events and .weights.h5 checkpoints
+    require_module("h5py")
     from tapeflow.cli.workers import find_mpiexec
     path = find_mpiexec()
     require("mpiexec", path is not None, "pip install mpich (provides mpiexec)")
