@@ -16,6 +16,13 @@ def clean_blas_env():
         os.execve(sys.executable, [sys.executable] + sys.argv, env)
 
 
+def timed(fn):
+    """``(wall seconds, CPU seconds of this process, fn())``: CPU time is steadier on a shared machine."""
+    w, c = time.perf_counter(), time.process_time()
+    out = fn()
+    return time.perf_counter() - w, time.process_time() - c, out
+
+
 def median_time(fn, repeat=3):
     times = []
     out = None
@@ -44,3 +51,33 @@ def report(rows, baseline):
     print(f"{'contender':<28}{'median s':>10}{'ratio':>9}")
     for name, t in rows:
         print(f"{name:<28}{t:>10.3f}{t / base:>8.2f}x")
+
+
+def torch_classifier_epoch(net, x, y, bs):
+    """A closure running one PyTorch epoch the way ``fit`` trains a classifier: shuffled batches,
+    Adam with Keras's epsilon, cross-entropy on logits, and the accuracy count fit's metric does."""
+    import torch
+    opt = torch.optim.Adam(net.parameters(), lr=1e-3, eps=1e-7)
+    lossf = torch.nn.CrossEntropyLoss()
+    X, Y = torch.from_numpy(x), torch.from_numpy(y)
+
+    def epoch():
+        perm = torch.randperm(X.shape[0])
+        correct = 0
+        for s in range(0, X.shape[0], bs):
+            idx = perm[s:s + bs]
+            xb, yb = X[idx], Y[idx]
+            out = net(xb)
+            loss = lossf(out, yb)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            correct += int((out.argmax(1) == yb).sum())
+        return correct
+    return epoch
+
+
+def torch_accuracy(net, xt, yt) -> float:
+    import torch
+    with torch.no_grad():
+        return float((net(torch.from_numpy(xt)).argmax(1).numpy() == yt).mean())

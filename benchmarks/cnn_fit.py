@@ -16,20 +16,13 @@ import argparse
 import os
 import statistics
 import sys
-import time
 
 sys.path.insert(0, os.path.dirname(__file__))
-from _common import clean_blas_env, fashion_mnist_flat  # noqa: E402
+from _common import clean_blas_env, timed, fashion_mnist_flat, torch_accuracy, torch_classifier_epoch  # noqa: E402
 
 clean_blas_env()
 
 import numpy as np  # noqa: E402
-
-
-def _timed(fn):
-    w, c = time.perf_counter(), time.process_time()
-    out = fn()
-    return time.perf_counter() - w, time.process_time() - c, out
 
 
 def run_tapeflow(x, y, xt, yt, bs):
@@ -44,7 +37,7 @@ def run_tapeflow(x, y, xt, yt, bs):
         L.Flatten(), L.Dense(128, activation="relu"), L.Dense(10)])
     model.compile(optimizer="adam", loss=tf.keras.losses.SparseCategoricalCrossentropy(from_logits=True),
                   metrics=["accuracy"])
-    wall, cpu, _ = _timed(lambda: model.fit(x, y, batch_size=bs, epochs=1, verbose=0))
+    wall, cpu, _ = timed(lambda: model.fit(x, y, batch_size=bs, epochs=1, verbose=0))
     acc = float((model.predict(xt, verbose=0, batch_size=1000).argmax(1) == yt).mean())
     return wall, cpu, acc
 
@@ -55,29 +48,9 @@ def run_torch(x, y, xt, yt, bs):
     nn = torch.nn
     net = nn.Sequential(nn.Conv2d(1, 32, 3), nn.ReLU(), nn.MaxPool2d(2), nn.Conv2d(32, 64, 3), nn.ReLU(),
                         nn.MaxPool2d(2), nn.Flatten(), nn.Linear(64 * 5 * 5, 128), nn.ReLU(), nn.Linear(128, 10))
-    opt = torch.optim.Adam(net.parameters(), lr=1e-3, eps=1e-7)
-    lossf = nn.CrossEntropyLoss()
-    X = torch.from_numpy(np.ascontiguousarray(x.transpose(0, 3, 1, 2)))
-    Y = torch.from_numpy(y)
-
-    def epoch():
-        perm = torch.randperm(X.shape[0])
-        correct = 0
-        for s in range(0, X.shape[0], bs):
-            idx = perm[s:s + bs]
-            xb, yb = X[idx], Y[idx]
-            out = net(xb)
-            loss = lossf(out, yb)
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-            correct += int((out.argmax(1) == yb).sum())  # what fit's accuracy metric does
-        return correct
-
-    wall, cpu, _ = _timed(epoch)
-    with torch.no_grad():
-        acc = float((net(torch.from_numpy(np.ascontiguousarray(xt.transpose(0, 3, 1, 2)))).argmax(1).numpy()
-                     == yt).mean())
+    nchw = lambda a: np.ascontiguousarray(a.transpose(0, 3, 1, 2))  # noqa: E731
+    wall, cpu, _ = timed(torch_classifier_epoch(net, nchw(x), y, bs))
+    acc = torch_accuracy(net, nchw(xt), yt)
     return wall, cpu, acc
 
 
@@ -96,7 +69,7 @@ def run_keras(x, y, xt, yt, bs):
     model.compile(optimizer="adam", loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
                   metrics=["accuracy"])
     model.fit(x[:bs * 4], y[:bs * 4], batch_size=bs, epochs=1, verbose=0)  # trace once, untimed
-    wall, cpu, _ = _timed(lambda: model.fit(x, y, batch_size=bs, epochs=1, verbose=0))
+    wall, cpu, _ = timed(lambda: model.fit(x, y, batch_size=bs, epochs=1, verbose=0))
     acc = float((model.predict(xt, verbose=0).argmax(1) == yt).mean())
     return wall, cpu, acc
 

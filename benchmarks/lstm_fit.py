@@ -15,22 +15,15 @@ import json
 import os
 import subprocess
 import sys
-import time
 
 sys.path.insert(0, os.path.dirname(__file__))
-from _common import clean_blas_env, fashion_mnist_flat  # noqa: E402
+from _common import clean_blas_env, timed, fashion_mnist_flat, torch_accuracy, torch_classifier_epoch  # noqa: E402
 
 clean_blas_env()
 
 import numpy as np  # noqa: E402
 
 UNITS, BATCH, T, D = 128, 64, 28, 28
-
-
-def _timed(fn):
-    w, c = time.perf_counter(), time.process_time()
-    fn()
-    return time.perf_counter() - w, time.process_time() - c
 
 
 def run_tapeflow(x, y, xt, yt):
@@ -41,7 +34,7 @@ def run_tapeflow(x, y, xt, yt):
     model = keras.Sequential([keras.Input((T, D)), keras.layers.LSTM(UNITS),
                               keras.layers.Dense(10, activation="softmax")])
     model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
-    wall, cpu = _timed(lambda: model.fit(x, y, batch_size=BATCH, epochs=1, verbose=0))
+    wall, cpu, _ = timed(lambda: model.fit(x, y, batch_size=BATCH, epochs=1, verbose=0))
     acc = float((model.predict(xt, verbose=0, batch_size=1024).argmax(1) == yt).mean())
     return wall, cpu, acc
 
@@ -61,27 +54,8 @@ def run_torch(x, y, xt, yt):
             return self.head(out[:, -1])
 
     net = Net()
-    opt = torch.optim.Adam(net.parameters(), lr=1e-3, eps=1e-7)
-    lossf = torch.nn.CrossEntropyLoss()
-    X, Y = torch.from_numpy(x), torch.from_numpy(y)
-
-    def epoch():
-        perm = torch.randperm(X.shape[0])
-        correct = 0
-        for s in range(0, X.shape[0], BATCH):
-            idx = perm[s:s + BATCH]
-            xb, yb = X[idx], Y[idx]
-            out = net(xb)
-            loss = lossf(out, yb)
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-            correct += int((out.argmax(1) == yb).sum())  # what fit's accuracy metric does
-        return correct
-
-    wall, cpu = _timed(epoch)
-    with torch.no_grad():
-        acc = float((net(torch.from_numpy(xt)).argmax(1).numpy() == yt).mean())
+    wall, cpu, _ = timed(torch_classifier_epoch(net, x, y, BATCH))
+    acc = torch_accuracy(net, xt, yt)
     return wall, cpu, acc
 
 

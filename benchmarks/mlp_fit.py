@@ -11,7 +11,7 @@ import os
 import sys
 
 sys.path.insert(0, os.path.dirname(__file__))
-from _common import clean_blas_env, fashion_mnist_flat, median_time  # noqa: E402
+from _common import clean_blas_env, fashion_mnist_flat, median_time, torch_accuracy, torch_classifier_epoch  # noqa: E402,E501
 
 clean_blas_env()
 
@@ -42,27 +42,8 @@ def run_torch(x, y, xt, yt, sizes, bs):
         if k < len(sizes) - 2:
             mods.append(torch.nn.ReLU())
     net = torch.nn.Sequential(*mods)
-    opt = torch.optim.Adam(net.parameters(), lr=1e-3, eps=1e-7)
-    lossf = torch.nn.CrossEntropyLoss()
-    X, Y = torch.from_numpy(x), torch.from_numpy(y)
-
-    def epoch():
-        perm = torch.randperm(X.shape[0])
-        correct = 0
-        for s in range(0, X.shape[0], bs):
-            idx = perm[s:s + bs]
-            xb, yb = X[idx], Y[idx]
-            out = net(xb)
-            loss = lossf(out, yb)
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-            correct += int((out.argmax(1) == yb).sum())  # what fit's accuracy metric does
-        return correct
-
-    t, _ = median_time(epoch, repeat=1)
-    with torch.no_grad():
-        acc = float((net(torch.from_numpy(xt)).argmax(1).numpy() == yt).mean())
+    t, _ = median_time(torch_classifier_epoch(net, x, y, bs), repeat=1)
+    acc = torch_accuracy(net, xt, yt)
     return t, acc
 
 

@@ -20,8 +20,6 @@ from _common import clean_blas_env, fashion_mnist_flat  # noqa: E402
 
 clean_blas_env()
 
-import numpy as np  # noqa: E402
-
 
 def make_model(seed):
     import tapeflow as tf

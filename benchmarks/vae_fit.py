@@ -16,22 +16,15 @@ import argparse
 import os
 import statistics
 import sys
-import time
 
 sys.path.insert(0, os.path.dirname(__file__))
-from _common import clean_blas_env  # noqa: E402
+from _common import clean_blas_env, timed  # noqa: E402
 
 clean_blas_env()
 
 import numpy as np  # noqa: E402
 
 ROOT = os.path.join(os.path.dirname(__file__), "..")
-
-
-def _timed(fn):
-    w, c = time.perf_counter(), time.process_time()
-    out = fn()
-    return time.perf_counter() - w, time.process_time() - c, out
 
 
 def load(n):
@@ -95,7 +88,7 @@ def run_tapeflow(x, bs):
 
     vae = VAE(encoder, decoder)
     vae.compile(optimizer=keras.optimizers.Adam())
-    wall, cpu, hist = _timed(lambda: vae.fit(x, batch_size=bs, epochs=1, verbose=0))
+    wall, cpu, hist = timed(lambda: vae.fit(x, batch_size=bs, epochs=1, verbose=0))
     return wall, cpu, hist.history["loss"][-1]
 
 
@@ -142,7 +135,7 @@ def run_torch(x, bs):
             total, n = total + float(loss.detach()), n + 1  # what fit's loss tracker does
         return total / n
 
-    wall, cpu, last = _timed(epoch)
+    wall, cpu, last = timed(epoch)
     return wall, cpu, last
 
 
