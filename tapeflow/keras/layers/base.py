@@ -23,14 +23,13 @@ from .graph_views import GraphViews
 from .input_spec import InputSpec, assert_input_compatibility
 from .layer_utils import (_collect_layers, _has_symbolic, _is_number_list, _resolve_dtype, _shape_struct,
                           _to_shape_struct, add_metric_value, auto_config, bind_positional)
-from .tracking import ATTRIBUTES, CTX, VERSION, TrackedDict, TrackedList, bump
+from .tracking import ATTRIBUTES, CTX, FIT_STATE, VERSION, TrackedDict, TrackedList, bump
 
 _NOT_TRACKED = frozenset({
     "_trainable_variables", "_non_trainable_variables", "_losses", "_inbound_nodes", "_outbound_nodes",
     "_cache", "_auto_config", "_call_sig", "input_spec", "_build_input_shape", "_batch_input_shape",
     "_initial_weights", "_added_metrics", "_pos_names"})
 _UNTRACKED_PREFIXES = ("_trainer", "_compile", "_self_")
-_FIT_STATE = frozenset({"history", "stop_training"})  # set by fit every epoch; no part of what call computes
 _INPUT_KWARGS = ("input_shape", "input_dim", "batch_input_shape", "batch_size", "activity_regularizer",
                  "autocast", "dynamic", "input_dtype", "weights")
 _SCOPE: list = []  # names of layers being built, outermost first: variable paths "outer/inner/kernel"
@@ -98,7 +97,7 @@ class Layer(GraphViews):
 
     # -- attribute tracking ---------------------------------------------------------------
     def __setattr__(self, name, value):
-        if name[0] != "_" and name not in _FIT_STATE:
+        if name[0] != "_" and name not in FIT_STATE:
             ATTRIBUTES[0] += 1
         if name in _NOT_TRACKED or name.startswith(_UNTRACKED_PREFIXES):
             object.__setattr__(self, name, value)

@@ -12,6 +12,7 @@ VERSION = [0]
 # ``layer.use_bias = False``): a traced training step recorded before that no longer stands for the
 # layer's call (keras/traced_step.py keys its programs on it).
 ATTRIBUTES = [0]
+FIT_STATE = frozenset({"history", "stop_training"})  # public attributes fit sets each epoch: not call state
 
 
 def bump() -> None:
