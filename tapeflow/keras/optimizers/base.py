@@ -402,8 +402,8 @@ class Optimizer:
     _slot_attrs: tuple = ()
     _scratch_attrs: tuple = ("_tmp",)
 
-    def _slot_values(self, i: int) -> tuple:
-        return tuple(getattr(self, a)[i]._value for a in self._slot_attrs)
+    def _slot_values(self, i: int) -> tuple:  # a None attribute name: a slot this configuration lacks
+        return tuple(None if a is None else getattr(self, a)[i]._value for a in self._slot_attrs)
 
     def _scratch_values(self, i: int) -> tuple:
         return tuple(getattr(self, a)[i] for a in self._scratch_attrs)

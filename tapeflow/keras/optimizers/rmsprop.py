@@ -49,9 +49,6 @@ class RMSprop(Optimizer):
         return ("_velocities", "_average_gradients" if self.centered else None,
                 "_momentums" if self._momentums else None)
 
-    def _slot_values(self, i):  # (velocity, average gradient or None, momentum or None)
-        return tuple(None if a is None else getattr(self, a)[i]._value for a in self._slot_attrs)
-
     def _update_arrays(self, gradient, w, slots, scratch, learning_rate):
         (v, a, mom), tmp, rho = slots, scratch[0], self.rho
         v *= rho
