@@ -28,11 +28,10 @@ def _plt():
 
 
 def _save(fig, path):
-    import os
+    from ..keras.saving.safety import atomic_write
     fig.tight_layout()
-    tmp = f"{path}.tmp-{os.getpid()}.png"
-    fig.savefig(tmp, dpi=100)
-    os.replace(tmp, path)
+    with atomic_write(path) as tmp:
+        fig.savefig(tmp, dpi=100, format="png")
     _plt().close(fig)
     return path
 

@@ -32,14 +32,8 @@ def atomic_write_bytes(path: str, data: bytes) -> None:
     >>> p = os.path.join(tempfile.mkdtemp(), "a.txt"); atomic_write_bytes(p, b"hi"); open(p).read()
     'hi'
     """
-    d = os.path.dirname(os.path.abspath(path))
-    os.makedirs(d, exist_ok=True)
-    tmp = f"{path}.tmp-{os.getpid()}"
-    with open(tmp, "wb") as f:
-        f.write(data)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
+    from ..keras.saving.safety import write_bytes_atomic  # late: ``tapeflow --help`` imports this module
+    write_bytes_atomic(path, data)
 
 
 def _jsonable(obj):

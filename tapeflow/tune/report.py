@@ -4,6 +4,7 @@ from __future__ import annotations
 import os
 import warnings
 
+from ..keras.saving.safety import atomic_write
 from ._optuna import require_optuna
 
 # file stem -> the optuna.visualization.matplotlib function that draws it
@@ -84,7 +85,6 @@ def write_plots(study, folder: str, target_name: str = "Objective Value"):
         if name in skipped:
             continue
         path = os.path.join(folder, name + ".png")
-        tmp = f"{path}.tmp-{os.getpid()}.png"
         try:
             with warnings.catch_warnings():
                 # Optuna marks its matplotlib plots experimental; matplotlib warns about single-value axes
@@ -95,13 +95,11 @@ def write_plots(study, folder: str, target_name: str = "Objective Value"):
                 first = axes.flat[0] if hasattr(axes, "flat") else axes
                 fig = first.figure
                 fig.set_size_inches(max(fig.get_figwidth(), 8), max(fig.get_figheight(), 5))
-                fig.savefig(tmp, dpi=100, bbox_inches="tight")
+                with atomic_write(path) as tmp:
+                    fig.savefig(tmp, dpi=100, bbox_inches="tight", format="png")
             plt.close(fig)
-            os.replace(tmp, path)
             written.append(path)
         except Exception as e:  # noqa: BLE001 - one plot that cannot be drawn must not cost the others
             skipped[name] = f"{type(e).__name__}: {e}"
             plt.close("all")
-            if os.path.exists(tmp):
-                os.remove(tmp)
     return written, skipped
