@@ -26,8 +26,8 @@ def _chunkable(arrays) -> bool:
 def parallel_update(opt, grads, variables, learning_rate) -> bool:
     """Run ``opt._update_arrays`` for all pairs on the thread pool; False (nothing done) when not worth it.
 
-    The variables, in order, are laid end to end and cut into ``n`` runs of equal length; a run
-    holds whole variables and at most one piece of a variable at each end.
+    The variables, in order, are laid end to end and cut into ``n`` ranges of equal length
+    (``threads.chunks``); a run updates the variables, or the pieces of them, inside its range.
     """
     total = sum(g.size for g in grads)
     if total < MIN_TOTAL:
@@ -36,32 +36,23 @@ def parallel_update(opt, grads, variables, learning_rate) -> bool:
     if n <= 1:
         return False
     index = opt._trainable_variables_indices
-    share = -(-total // n)
-    runs, run, room = [], [], share     # room: elements the current run still takes
+    ranges = threads.chunks(total, n, MIN_CHUNK)
+    runs = [[] for _ in ranges]
+    start = 0                        # where this variable begins in the end-to-end layout
     for g, v in zip(grads, variables):
         i = index[id(v)]
         slots = opt._slot_values(i)
         arrays = [np.ascontiguousarray(g), v._value] + list(slots + opt._scratch_values(i))  # None: unused slot
-        k = len(slots)
-        if not _chunkable(arrays):   # a non-contiguous variable or slot: updated whole, in one piece
-            run.append((arrays, k))
-            room -= g.size
+        k, stop = len(slots), start + g.size
+        if not _chunkable(arrays):   # a non-contiguous variable or slot: updated whole, by the run it starts in
+            runs[next(r for r, (lo, hi) in enumerate(ranges) if start < hi or hi == total)].append((arrays, k))
         else:
             flat = [None if a is None else a.reshape(-1) for a in arrays]
-            lo = 0
-            while lo < g.size:
-                hi = min(g.size, lo + max(room, 1))
-                run.append(([None if a is None else a[lo:hi] for a in flat], k))
-                room -= hi - lo
-                lo = hi
-                if room <= 0 and len(runs) < n - 1:
-                    runs.append(run)
-                    run, room = [], share
-        if room <= 0 and run and len(runs) < n - 1:
-            runs.append(run)
-            run, room = [], share
-    if run:
-        runs.append(run)
+            for run, (lo, hi) in zip(runs, ranges):
+                a, b = max(lo, start) - start, min(hi, stop) - start
+                if a < b:
+                    run.append(([None if x is None else x[a:b] for x in flat], k))
+        start = stop
     kernel = opt._update_arrays
 
     def task(work):
