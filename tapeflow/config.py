@@ -67,10 +67,11 @@ def functions_run_eagerly() -> bool:
 
 
 class _Threading:
-    """``tf.config.threading``: threads for tapeflow's chunked elementwise work (optimizer updates).
+    """``tf.config.threading``: tapeflow's own threads.
 
-    Default 1 (no pool; why: ``tapeflow/backend/threads.py``). Matmuls and convolutions use BLAS's own
-    threads (``OPENBLAS_NUM_THREADS``/``OMP_NUM_THREADS``).
+    Intra-op: chunked elementwise work (optimizer updates); default 1 (why: ``tapeflow/backend/threads.py``).
+    Inter-op: batch shards of a large traced training step run at once (``keras/sharded_step.py``);
+    default 0, every usable core. Matmuls otherwise use BLAS's own threads (``OPENBLAS_NUM_THREADS``).
 
     >>> import tapeflow as tf
     >>> tf.config.threading.set_intra_op_parallelism_threads(1)
@@ -91,13 +92,14 @@ class _Threading:
 
     @staticmethod
     def set_inter_op_parallelism_threads(num_threads: int) -> None:
-        """Accepted for compatibility: tapeflow runs one op at a time."""
-        if not isinstance(num_threads, int) or num_threads < 0:
-            raise ValueError(f"inter-op thread count must be an integer >= 0, got {num_threads!r}")
+        """Threads ``fit`` may run the batch shards of a large traced step on (0: every core; 1: never shard)."""
+        from .backend import threads
+        threads.set_inter_op_threads(num_threads)
 
     @staticmethod
     def get_inter_op_parallelism_threads() -> int:
-        return 0
+        from .backend import threads
+        return threads._inter_requested
 
 
 threading = _Threading()

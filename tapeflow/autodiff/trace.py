@@ -92,6 +92,7 @@ class Program:
         self.variables: list = []
         self.instrs: list = []  # (prim, forward, in_slots, attrs, out_slot)
         self.n_slots = 0
+        self.work = 0  # elements the forward instructions produce: what a replay costs, roughly
         self.outputs: list = []  # slots of the requested output Tensors
         self.plan: list = []  # reverse walk: (out_slot, prim, in_slots, attrs, steps)
         self.source_slots: list = []  # per source Variable: its slot, or None when the pass never reads it
@@ -142,6 +143,7 @@ class Program:
         base_v = base_c + len(consts)
         base_o = base_v + len(variables)
         p.n_slots = base_o + len(ops)
+        p.work = sum(int(np.size(out._value)) for _, _, _, out in ops)
 
         def slot(ref):
             kind, i = ref

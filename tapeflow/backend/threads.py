@@ -25,6 +25,7 @@ from __future__ import annotations
 import os
 
 _requested = 0     # 0: decided by the environment
+_inter_requested = 0
 _pool = None
 _pool_key = None   # (threads, pid): a forked child rebuilds the pool (its threads did not survive the fork)
 
@@ -45,10 +46,32 @@ def intra_op_threads() -> int:
     return int(text) if text.isdigit() and int(text) > 0 else 1
 
 
-def run(tasks) -> None:
-    """Run zero-argument callables on the pool (in the caller when one thread); re-raise the first error."""
+def set_inter_op_threads(n: int) -> None:
+    """Run large traced training steps as up to ``n`` batch shards at once (0: every usable core; 1: off)."""
+    global _inter_requested
+    if not isinstance(n, int) or isinstance(n, bool) or n < 0:
+        raise ValueError(f"inter-op thread count must be an integer >= 0 (0: system default), got {n!r}")
+    _inter_requested = n
+
+
+def inter_op_threads() -> int:
+    """Threads ``fit`` may run batch shards on (>= 1): the setting, ``TAPEFLOW_INTER_OP_THREADS``, or the cores."""
+    if _inter_requested:
+        return _inter_requested
+    text = os.environ.get("TAPEFLOW_INTER_OP_THREADS", "").strip()
+    if text.isdigit() and int(text) > 0:
+        return int(text)
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def run(tasks, n: int | None = None) -> None:
+    """Run zero-argument callables on ``n`` threads (default: the intra-op count; the caller alone when 1);
+    re-raise the first error."""
     global _pool, _pool_key
-    n = intra_op_threads()
+    n = intra_op_threads() if n is None else n
     if n == 1 or len(tasks) < 2:
         for t in tasks:
             t()

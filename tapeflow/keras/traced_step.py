@@ -50,7 +50,7 @@ from ..autodiff import trace
 from ..autodiff.tape import GradientTape
 from ..autodiff.tensor import Tensor
 from ..backend import rng
-from . import activations
+from . import activations, sharded_step
 from .layers.tracking import ATTRIBUTES, VERSION
 from .utils import tree
 from .utils.data_utils import unpack_x_y_sample_weight
@@ -61,7 +61,7 @@ MAX_KEYS = 8  # distinct input signatures traced per model; later ones run eager
 def _traceable_layer_types() -> frozenset:
     from .layers import activation as act
     from .layers import convolutional as conv
-    from .layers import core, merging, pooling
+    from .layers import core, merging, pooling, recurrent, rnn_cells
     from .models.functional import OpLayer
     return frozenset({
         core.InputLayer, core.Dense, core.Activation, core.Identity, core.Flatten, core.Reshape, core.Dropout,
@@ -69,7 +69,9 @@ def _traceable_layer_types() -> frozenset:
         merging.Concatenate, conv.Conv1D, conv.Conv2D, pooling.MaxPooling1D, pooling.MaxPooling2D,
         pooling.AveragePooling1D, pooling.AveragePooling2D, pooling.GlobalMaxPooling1D,
         pooling.GlobalMaxPooling2D, pooling.GlobalAveragePooling1D, pooling.GlobalAveragePooling2D,
-        act.ReLU, act.Softmax, act.LeakyReLU, act.ELU, OpLayer})
+        act.ReLU, act.Softmax, act.LeakyReLU, act.ELU, OpLayer,
+        recurrent.SimpleRNN, recurrent.LSTM, recurrent.GRU,
+        rnn_cells.SimpleRNNCell, rnn_cells.LSTMCell, rnn_cells.GRUCell})  # no layer above makes a mask an RNN would read
 
 
 _TRACEABLE_LAYERS: set = set()  # filled on first use; built-in layers whose call() reads no data in Python
@@ -125,9 +127,11 @@ def _layers_reason(model) -> str | None:
         if type(layer) not in _TRACEABLE_LAYERS:
             return (f"layer '{layer.name}' ({type(layer).__name__}) is not a built-in layer known to be "
                     "traceable (its call() could depend on the data in Python)")
-        act = getattr(layer, "activation", None)
-        if act is not None and getattr(act, "__module__", None) != activations.__name__:
-            return f"layer '{layer.name}' has a custom activation {getattr(act, '__name__', act)!r}"
+        owner = getattr(layer, "cell", layer)  # a recurrent layer's activations live on its cell
+        for attr in ("activation", "recurrent_activation"):
+            act = getattr(owner, attr, None)
+            if act is not None and getattr(act, "__module__", None) != activations.__name__:
+                return f"layer '{layer.name}' has a custom {attr} {getattr(act, '__name__', act)!r}"
         if getattr(layer, "activity_regularizer", None) is not None:
             return f"layer '{layer.name}' has an activity_regularizer (a loss added during call)"
     return None
@@ -148,11 +152,12 @@ def _struct(s):
 
 
 class _Entry:
-    __slots__ = ("reason", "first", "first_x", "program", "meta")
+    __slots__ = ("reason", "first", "first_x", "program", "meta", "shards")
 
     def __init__(self, reason):
         self.reason = reason
         self.first = self.first_x = self.program = self.meta = None
+        self.shards = None  # None: not decided yet; a sharded_step.Shards; or why the step stays whole
 
 
 class TracedStep:
@@ -215,9 +220,14 @@ class TracedStep:
 
     def _replay(self, entry, x, y, sw, variables):
         model = self.model
-        prog = entry.program
         structure, leaves = entry.meta
         xs = [a._value if isinstance(a, Tensor) else a for a in tree.flatten(x)]
+        probe = None
+        if entry.shards is None:  # first replay: decide on batch shards (checked against this step)
+            probe = sharded_step.plan(model, entry.program, x, variables, entry.meta, _build)
+            if isinstance(probe, str):
+                entry.shards, probe = probe, None
+        prog = entry.shards if isinstance(entry.shards, sharded_step.Shards) else entry.program
         outs = [Tensor._wrap(a) for a in prog.forward(xs)]
         flat = []
         for i, act, li in leaves:
@@ -237,8 +247,14 @@ class TracedStep:
         model._track_loss(loss, y_pred, x)
         g = tape.gradient(scaled, outs + list(variables))
         n = len(outs)
-        got = prog.backward([None if t is None else t._value for t in g[:n]],
-                            [None if t is None else t._value for t in g[n:]])
+        out_grads = [None if t is None else t._value for t in g[:n]]
+        src_grads = [None if t is None else t._value for t in g[n:]]
+        got = prog.backward(out_grads, src_grads)
+        if probe is not None:
+            why = probe.verify([t._value for t in outs], got, xs, out_grads, src_grads)
+            entry.shards = probe if why is None else f"batch shards: {why}"
+            if why is None:
+                model.__dict__["_trace_status"] = f"replaying on {len(probe.programs)} batch shards"
         grads = [None if a is None else Tensor._wrap(a) for a in got]
         if model._trainer_record_grads:
             model._trainer_last_grads = (grads, variables, scale)

@@ -12,6 +12,8 @@ reshaped view with one broadcast comparison.
 """
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 
 from ..autodiff.tensor import Tensor
@@ -42,17 +44,17 @@ defvjp(_conv_bias,
                                                 filter_shape=w._value.shape, **a),
        lambda g, ans, x, w, b, relu, **a: R.reduce_sum(_masked_t(g, ans, relu), axis=(0, 1, 2)))
 
-_LAST: dict = {}  # (g, ans) of the node being differentiated -> its masked gradient, shared by 3 VJPs
+_LAST = threading.local()  # per thread: .key = (g, ans) of the node being differentiated, .gm its masked g
 
 
 def _masked(g, ans, relu):
     if not relu:
         return g
-    key = _LAST.get("key")
+    key = getattr(_LAST, "key", None)
     if key is not None and key[0] is g and key[1] is ans:
-        return _LAST["gm"]
+        return _LAST.gm
     gm = np.multiply(g, ans > 0)  # 5x faster than np.where(ans > 0, g, 0) on large arrays (measured)
-    _LAST["key"], _LAST["gm"] = (g, ans), gm
+    _LAST.key, _LAST.gm = (g, ans), gm
     return gm
 
 
@@ -63,7 +65,7 @@ def _channel_sums(g):
 
 
 def _release(out):
-    _LAST.clear()  # the bias gradient is computed last: drop the cached arrays
+    _LAST.key = _LAST.gm = None  # the bias gradient is computed last: drop the cached arrays
     return out
 
 

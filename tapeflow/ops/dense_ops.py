@@ -8,6 +8,8 @@ the masked gradient between the three inputs through a one-entry cache.
 """
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 
 from ..autodiff.tensor import Tensor
@@ -41,15 +43,16 @@ defvjp(_dense,
        lambda g, ans, x, w, b, relu: M.matmul(_mT(x), _masked(g, ans, relu)),
        lambda g, ans, x, w, b, relu: R.reduce_sum(_masked(g, ans, relu), axis=0))
 
-_cache = [None, None]  # (upstream gradient array, its relu-masked version)
+_local = threading.local()  # per thread (fit's batch shards run VJPs concurrently): .cache = (g, masked g)
 
 
 def _gz(g, ans, relu):
     if not relu:
         return g
-    if _cache[0] is not g:
-        _cache[0], _cache[1] = g, g * (ans > 0)
-    return _cache[1]
+    cache = getattr(_local, "cache", None)
+    if cache is None or cache[0] is not g:
+        cache = _local.cache = (g, g * (ans > 0))
+    return cache[1]
 
 
 _dense.fast = (lambda g, ans, x, w, b, relu: _gz(g, ans, relu) @ w.T,

@@ -18,6 +18,7 @@ in ``FAST`` reuses the moments the forward pass kept and computes all three grad
 """
 from __future__ import annotations
 
+import threading
 import weakref
 
 import numpy as np
@@ -100,13 +101,13 @@ defvjp(_fused, _dx_vjp,
 
 
 # -- the array twin (first-order training path) ---------------------------------------------
-_LAST: dict = {}  # the one node being differentiated: its (g, ans) and the three gradients
+_LAST = threading.local()  # per thread: .key = (g, ans) of the node being differentiated, .grads its three
 
 
 def _all_grads(g, ans, x, gamma, beta, axes, epsilon):
-    last = _LAST.get("key")
+    last = getattr(_LAST, "key", None)
     if last is not None and last[0] is g and last[1] is ans:
-        return _LAST["grads"]
+        return _LAST.grads
     rec = _recall(ans)
     if rec is None:
         _, mean, _, inv = _moments(x, axes, epsilon)
@@ -136,8 +137,7 @@ def _all_grads(g, ans, x, gamma, beta, axes, epsilon):
         dx *= inv
         dgamma, dbeta = gx, g
     grads = (dx, dgamma, dbeta)
-    _LAST["key"] = (g, ans)
-    _LAST["grads"] = grads
+    _LAST.key, _LAST.grads = (g, ans), grads
     return grads
 
 

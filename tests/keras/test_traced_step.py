@@ -178,6 +178,30 @@ def test_batchnorm_assignments_detected_even_if_listed(monkeypatch):
     assert "assigns to variable" in m._trace_status and "moving" in m._trace_status
 
 
+
+SEQ = RS.rand(100, 5, 6).astype(np.float32)
+
+
+@pytest.mark.parametrize("rnn", [
+    lambda: L.LSTM(7), lambda: L.GRU(7, return_sequences=True), lambda: L.SimpleRNN(7, go_backwards=True),
+    lambda: L.LSTM(7, activation="relu", return_sequences=True),  # the cell-by-cell path
+])
+def test_recurrent_layers_replay_bitwise(rnn):
+    def build():
+        return tf.keras.Sequential([tf.keras.Input((5, 6)), rnn(), L.Flatten(), L.Dense(4, activation="softmax")])
+    m = assert_same(build, dict(optimizer="adam", loss="sparse_categorical_crossentropy"),
+                    dict(x=SEQ, y=LABELS, batch_size=20), epochs=2)
+    assert m._trace_status == "replaying"
+
+
+def test_recurrent_layer_with_custom_gate_activation_runs_eagerly():
+    def build():
+        return tf.keras.Sequential([tf.keras.Input((5, 6)), L.LSTM(7, recurrent_activation=lambda z: z / 2 + 0.5),
+                                    L.Dense(3)])
+    m = assert_same(build, dict(optimizer="sgd", loss="mse"), dict(x=SEQ, y=YREG, batch_size=20),
+                    epochs=2, expect_replay=False)
+    assert "custom recurrent_activation" in m._trace_status
+
 class Scaled(L.Layer):
     """Multiplies by the batch mean, computed in Python: a data-dependent constant."""
 

@@ -28,7 +28,7 @@ from .tracking import ATTRIBUTES, CTX, FIT_STATE, VERSION, TrackedDict, TrackedL
 _NOT_TRACKED = frozenset({
     "_trainable_variables", "_non_trainable_variables", "_losses", "_inbound_nodes", "_outbound_nodes",
     "_cache", "_auto_config", "_call_sig", "input_spec", "_build_input_shape", "_batch_input_shape",
-    "_initial_weights", "_added_metrics", "_pos_names"})
+    "_initial_weights", "_added_metrics", "_pos_names", "_masks"})  # _masks: an RNN cell's per-call dropout
 _UNTRACKED_PREFIXES = ("_trainer", "_compile", "_self_")
 _INPUT_KWARGS = ("input_shape", "input_dim", "batch_input_shape", "batch_size", "activity_regularizer",
                  "autocast", "dynamic", "input_dtype", "weights")
