@@ -42,7 +42,7 @@ from ..backend import blas, threads
 from .utils import tree
 
 MIN_ROWS = 8            # examples per shard, at least
-MIN_WORK = 250_000      # elements a shard's forward pass produces, at least (measured: README speed notes)
+MIN_WORK = 500_000      # elements per shard, at least: an MLP (matmuls, which BLAS threads well) at 800k is break-even
 RTOL, ATOL = 1e-3, 1e-5  # shard vs whole-batch agreement: row sums reorder, mixing rows breaks it
 
 
