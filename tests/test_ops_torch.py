@@ -387,3 +387,22 @@ def test_conv_backward_does_not_mutate_broadcast_upstream():
     torch_conv2d_same(xt, wt).sum().backward()
     np.testing.assert_allclose(gx.numpy(), xt.grad.numpy(), atol=1e-4)
     np.testing.assert_allclose(gw.numpy(), wt.grad.numpy(), atol=1e-4)
+
+
+@pytest.mark.parametrize("shape, k", [((3, 6, 6, 2), 2), ((3, 7, 9, 2), 2), ((2, 9, 9, 3), 3), ((2, 6, 4, 1), (3, 2))])
+def test_max_pool_partial_ties_route_to_the_first_max_in_window_order(shape, k):
+    # values from {0, 1, 2}: most windows hold two or more equal maxima, in every position pattern
+    x = np.random.RandomState(1).randint(0, 3, shape).astype(np.float32)
+    kh, kw = (k, k) if isinstance(k, int) else k
+    xt = tf.constant(x)
+    with tf.GradientTape() as tape:
+        tape.watch(xt)
+        y = tf.nn.max_pool2d(xt, (kh, kw), (kh, kw), "VALID")
+    g = np.arange(1, y.shape.num_elements() + 1, dtype=np.float32).reshape(y.shape)
+    got = tape.gradient(y, xt, output_gradients=tf.constant(g)).numpy()
+    want = np.zeros_like(x)
+    for b, i, j, c in np.ndindex(*g.shape):
+        win = x[b, i * kh:(i + 1) * kh, j * kw:(j + 1) * kw, c]
+        r, s = np.unravel_index(np.argmax(win), win.shape)  # argmax: the first maximum in row-major order
+        want[b, i * kh + r, j * kw + s, c] += g[b, i, j, c]
+    np.testing.assert_array_equal(got, want)

@@ -106,21 +106,25 @@ def _max_pool_vjp_given_max(g, x, best, ksize, strides, pads):
     kh, kw = ksize
     g = np.asarray(g)
     if tuple(strides) == tuple(ksize) and not any(p for pair in pads for p in pair):
-        dx = np.zeros(x.shape, dtype=g.dtype)
         xv = x[:, :ho * kh, :wo * kw]
         exact = xv.shape == x.shape
         xv = xv.reshape(n, ho, kh, wo, kw, c)
-        dv = dx.reshape(xv.shape) if exact else np.zeros(xv.shape, dtype=g.dtype)
         hit = xv == best[:, :, None, :, None, :]
-        taken = np.zeros(best.shape, dtype=bool)
-        for i in range(kh):
-            for j in range(kw):
-                m = hit[:, :, i, :, j, :]
-                np.greater(m, taken, out=m)  # a maximum not already claimed by an earlier tap
-                np.logical_or(taken, m, out=taken)
-                np.multiply(g, m, out=dv[:, :, i, :, j, :])
-        if not exact:
-            dx[:, :ho * kh, :wo * kw] = dv.reshape(n, ho * kh, wo * kw, c)
+        taps = [hit[:, :, i, :, j, :] for i in range(kh) for j in range(kw)]
+        taken = taps[0].copy()
+        for k, m in enumerate(taps[1:], 2):
+            last = k == len(taps)
+            if not last:
+                seen = np.logical_or(taken, m)
+            np.greater(m, taken, out=m)  # a maximum not already claimed by an earlier tap
+            if not last:
+                taken = seen
+        # one broadcast multiply routes every window's gradient to its (now single) hit
+        if exact:
+            return np.multiply(g[:, :, None, :, None, :], hit, dtype=g.dtype).reshape(x.shape)
+        dx = np.zeros(x.shape, dtype=g.dtype)
+        dx[:, :ho * kh, :wo * kw] = np.multiply(g[:, :, None, :, None, :], hit, dtype=g.dtype).reshape(
+            n, ho * kh, wo * kw, c)
         return dx
     xp = C._pad(x, pads, C._lowest(x.dtype))
     dxp = np.zeros(xp.shape, dtype=g.dtype)
