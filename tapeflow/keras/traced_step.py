@@ -24,6 +24,10 @@ and the traced step keeps it, changing only where (1) and the forward part of (3
   ``GradientTape._walk_arrays`` would (same VJPs, same order), so gradients are bitwise equal.
   (4) is the eager tail, unchanged.
 
+A large step (at least ``sharded_step.MIN_WORK`` elements per shard, two or more cores) replays
+as batch shards on threads (``keras/sharded_step.py``): its gradients are per-shard sums, equal to
+the whole-batch step's up to float rounding, and the same from run to run.
+
 A key, or the whole model, stays eager (with the reason in ``model._trace_status``) when the step
 could not be replayed faithfully: a layer that is not one of the built-in layers listed in
 ``_TRACEABLE_LAYERS`` (its Python code could branch on data), a random draw or a variable
@@ -49,7 +53,7 @@ from ..autodiff import tape as _tape
 from ..autodiff import trace
 from ..autodiff.tape import GradientTape
 from ..autodiff.tensor import Tensor
-from ..backend import rng
+from ..backend import rng, threads
 from . import activations, sharded_step
 from .layers.tracking import ATTRIBUTES, VERSION
 from .utils import tree
@@ -152,12 +156,13 @@ def _struct(s):
 
 
 class _Entry:
-    __slots__ = ("reason", "first", "first_x", "program", "meta", "shards")
+    __slots__ = ("reason", "first", "first_x", "program", "meta", "shards", "shard_threads")
 
     def __init__(self, reason):
         self.reason = reason
         self.first = self.first_x = self.program = self.meta = None
         self.shards = None  # None: not decided yet; a sharded_step.Shards; or why the step stays whole
+        self.shard_threads = None  # the inter-op thread count ``shards`` was decided for
 
 
 class TracedStep:
@@ -223,7 +228,9 @@ class TracedStep:
         structure, leaves = entry.meta
         xs = [a._value if isinstance(a, Tensor) else a for a in tree.flatten(x)]
         probe = None
-        if entry.shards is None:  # first replay: decide on batch shards (checked against this step)
+        n_threads = threads.inter_op_threads()
+        if entry.shards is None or entry.shard_threads != n_threads:  # decide on shards, checked on this step
+            entry.shard_threads, entry.shards = n_threads, None
             probe = sharded_step.plan(model, entry.program, x, variables, entry.meta, _build)
             if isinstance(probe, str):
                 entry.shards, probe = probe, None

@@ -140,3 +140,18 @@ def test_blas_single_threaded_restores_the_count():
             assert blas.get_threads() == 1
             raise KeyError
     assert blas.get_threads() == before
+
+
+def test_changing_the_thread_count_between_fits_replans():
+    tf.config.threading.set_inter_op_parallelism_threads(2)
+    tf.random.set_seed(0)
+    m = cnn()
+    m.compile(optimizer="adam", loss=tf.keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    m.fit(X, LABELS, batch_size=64, epochs=2, verbose=0)
+    assert shard_counts(m) == [2]
+    tf.config.threading.set_inter_op_parallelism_threads(1)
+    m.fit(X, LABELS, batch_size=64, epochs=1, verbose=0)
+    assert shard_counts(m) == ["one inter-op thread"]
+    tf.config.threading.set_inter_op_parallelism_threads(3)
+    m.fit(X, LABELS, batch_size=64, epochs=1, verbose=0)
+    assert shard_counts(m) == [3]
