@@ -155,3 +155,24 @@ def test_changing_the_thread_count_between_fits_replans():
     tf.config.threading.set_inter_op_parallelism_threads(3)
     m.fit(X, LABELS, batch_size=64, epochs=1, verbose=0)
     assert shard_counts(m) == [3]
+
+
+def test_two_input_model_fed_by_a_dataset():
+    b = RS.rand(256, 5).astype(np.float32)
+
+    def build():
+        ia, ib = tf.keras.Input((10, 10, 1)), tf.keras.Input((5,))
+        h = L.Flatten()(L.MaxPooling2D()(L.Conv2D(8, 3, activation="relu")(ia)))
+        return tf.keras.Model([ia, ib], L.Dense(4)(L.Concatenate()([h, L.Dense(4, activation="relu")(ib)])))
+
+    def fit(shards):
+        tf.config.threading.set_inter_op_parallelism_threads(shards)
+        tf.random.set_seed(0)
+        m = build()
+        m.compile(optimizer="adam", loss=tf.keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+        m.fit(tf.data.Dataset.from_tensor_slices(((X, b), LABELS)).batch(64), epochs=3, verbose=0)
+        return m
+    whole, sharded = fit(1), fit(2)
+    assert shard_counts(sharded) == [2]
+    for u, v in zip(whole.get_weights(), sharded.get_weights()):
+        np.testing.assert_allclose(u, v, rtol=1e-4, atol=1e-5)
