@@ -1,4 +1,4 @@
-"""The BLAS NumPy links (OpenBLAS), reached through its C API: its thread count, and axpy/scal.
+"""The thread count of the BLAS NumPy links (OpenBLAS), read and set through its C API.
 
 ``fit`` runs large traced steps as batch shards on its own threads (``keras/sharded_step.py``);
 each shard's matmuls must then run on the calling thread only, or the two shards' BLAS calls and
@@ -6,12 +6,6 @@ BLAS's own worker threads (which spin on the cores for a while after each call) 
 cores. ``single_threaded()`` sets OpenBLAS to one thread for a block and restores the old count.
 Where the BLAS is not OpenBLAS (MKL, Accelerate) ``available()`` is False and callers keep to one
 thread of their own.
-
-NumPy has no fused ``y += a * x``: it takes a temporary and two passes over memory. Optimizer
-updates are memory-bound, so ``axpy``/``scal`` call BLAS level 1 directly (one pass each) on
-contiguous float32/float64 arrays; ``level1(*arrays)`` says whether they can. BLAS uses fused
-multiply-adds, so results differ from NumPy's in the last bit, and a call on a slice matches the
-whole-array call bitwise only where the slice starts a multiple of ``ALIGN`` elements in.
 
 >>> from tapeflow.backend import blas
 >>> n = blas.get_threads()
@@ -27,13 +21,10 @@ import ctypes
 import glob
 import os
 
-_lib = None     # (get, set, {dtype: (axpy, scal)}) C functions, or () when none was found
-# (thread count getter, setter, cblas symbol prefix, suffix, integer type of n and strides)
-_SYMBOLS = (("scipy_openblas_get_num_threads64_", "scipy_openblas_set_num_threads64_", "scipy_cblas_", "64_",
-             ctypes.c_int64),
-            ("openblas_get_num_threads64_", "openblas_set_num_threads64_", "cblas_", "64_", ctypes.c_int64),
-            ("openblas_get_num_threads", "openblas_set_num_threads", "cblas_", "", ctypes.c_int))
-ALIGN = 256  # elements: BLAS kernels finish an array's last partial block differently
+_lib = None     # (get, set) C functions, or () when none was found
+_SYMBOLS = (("scipy_openblas_get_num_threads64_", "scipy_openblas_set_num_threads64_"),
+            ("openblas_get_num_threads64_", "openblas_set_num_threads64_"),
+            ("openblas_get_num_threads", "openblas_set_num_threads"))
 
 
 def _candidates():
@@ -58,65 +49,13 @@ def _load():
             lib = ctypes.CDLL(path)
         except OSError:
             continue
-        for get_name, set_name, prefix, suffix, int_t in _SYMBOLS:
+        for get_name, set_name in _SYMBOLS:
             get, set_ = getattr(lib, get_name, None), getattr(lib, set_name, None)
             if get is not None and set_ is not None:
                 get.restype, set_.argtypes = ctypes.c_int, [ctypes.c_int]
-                _lib = (get, set_, _level1(lib, prefix, suffix, int_t))
+                _lib = (get, set_)
                 return _lib
     return _lib
-
-
-def _level1(lib, prefix, suffix, int_t) -> dict:
-    import numpy as np
-    out = {}
-    for letter, dtype, real in (("s", np.float32, ctypes.c_float), ("d", np.float64, ctypes.c_double)):
-        axpy = getattr(lib, f"{prefix}{letter}axpy{suffix}", None)
-        scal = getattr(lib, f"{prefix}{letter}scal{suffix}", None)
-        if axpy is None or scal is None:
-            continue
-        axpy.restype = scal.restype = None
-        axpy.argtypes = [int_t, real, ctypes.c_void_p, int_t, ctypes.c_void_p, int_t]
-        scal.argtypes = [int_t, real, ctypes.c_void_p, int_t]
-        out[np.dtype(dtype)] = (axpy, scal)
-    return out
-
-
-def level1(*arrays) -> bool:
-    """Whether ``axpy``/``scal`` can run on these: ndarrays of one size and one float dtype BLAS has, C-contiguous."""
-    lib = _load()
-    if not lib:
-        return False
-    import numpy as np
-    first = arrays[0]
-    if not isinstance(first, np.ndarray) or first.dtype not in lib[2]:
-        return False
-    return all(isinstance(a, np.ndarray) and a.dtype == first.dtype and a.size == first.size
-               and a.flags.c_contiguous for a in arrays)
-
-
-def axpy(alpha, x, y) -> None:
-    """``y += alpha * x`` in one pass (arrays of one size, and ``level1(x, y)``).
-
-    >>> import numpy as np
-    >>> y = np.ones(3, np.float32)
-    >>> if level1(y):
-    ...     axpy(2.0, np.arange(3, dtype=np.float32), y)
-    ... else:
-    ...     y += 2.0 * np.arange(3, dtype=np.float32)
-    >>> y.tolist()
-    [1.0, 3.0, 5.0]
-    """
-    if x.size != y.size or not y.flags.writeable:
-        raise ValueError(f"blas.axpy: x and y must be the same size and y writable, got {x.size} and {y.size}")
-    _load()[2][y.dtype][0](y.size, alpha, x.ctypes.data, 1, y.ctypes.data, 1)
-
-
-def scal(alpha, x) -> None:
-    """``x *= alpha`` in place (``level1(x)``)."""
-    if not x.flags.writeable:
-        raise ValueError("blas.scal: x must be writable")
-    _load()[2][x.dtype][1](x.size, alpha, x.ctypes.data, 1)
 
 
 def available() -> bool:

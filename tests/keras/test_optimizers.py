@@ -529,3 +529,18 @@ def test_hot_path_emits_no_warnings():
         warnings.simplefilter("error")
         for _ in range(3):
             opt.apply_gradients([(np.ones((4, 3), "float32"), w)])
+
+
+@pytest.mark.parametrize("dtype", ["float16", "float32", "float64"])
+@pytest.mark.parametrize("nesterov", [False, True])
+def test_sgd_momentum_same_update_on_every_path(dtype, nesterov):
+    # every float dtype follows Keras's velocity rule
+    w0, g = np.array([1.0, -2.0, 3.0]), np.array([0.5, 0.25, -1.0])
+    w = tf.Variable(w0.astype(dtype))
+    opt = tf.keras.optimizers.SGD(0.1, momentum=0.9, nesterov=nesterov)
+    v, want = np.zeros(3), w0.copy()
+    for _ in range(3):
+        opt.apply_gradients([(tf.constant(g.astype(dtype)), w)])
+        v = 0.9 * v - 0.1 * g
+        want = want + (0.9 * v - 0.1 * g if nesterov else v)
+    np.testing.assert_allclose(w.numpy().astype(np.float64), want, rtol=1e-3 if dtype == "float16" else 1e-6)

@@ -27,7 +27,6 @@ import warnings
 import numpy as np
 
 from ...autodiff.tape import GradientTape
-from ...backend import blas
 from ...backend import rng as _rng
 from ...autodiff.tensor import Tensor, Variable
 from .schedules import LearningRateSchedule, serialize as _serialize_schedule
@@ -389,16 +388,11 @@ class Optimizer:
 
     def _backend_update_step(self, grads, trainable_variables, learning_rate) -> None:
         self._prepare_step(learning_rate)
-        if type(self).update_step is not Optimizer.update_step:  # a rule of its own (K-FAC's matmuls...)
-            for g, v in zip(grads, trainable_variables):
-                self.update_step(g, v, learning_rate)
+        if type(self).update_step is Optimizer.update_step and \
+                parallel.parallel_update(self, grads, trainable_variables, learning_rate):
             return
-        # an elementwise rule calls BLAS level 1 at most (SGD), where BLAS's own threads cost more than they give
-        with blas.single_threaded():
-            if parallel.parallel_update(self, grads, trainable_variables, learning_rate):
-                return
-            for g, v in zip(grads, trainable_variables):
-                self.update_step(g, v, learning_rate)
+        for g, v in zip(grads, trainable_variables):
+            self.update_step(g, v, learning_rate)
 
     def _prepare_step(self, learning_rate: float) -> None:
         """Hook: compute step-level scalars once per apply (bias corrections...)."""

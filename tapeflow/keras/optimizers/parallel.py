@@ -5,24 +5,18 @@ as ``_update_arrays(g, w, slots, scratch, lr)`` on plain arrays. For a large mod
 is memory-bound NumPy work on one core, so ``apply`` cuts every variable (and its gradient,
 slots and scratch buffers) into contiguous chunks of ``MIN_CHUNK`` elements or more and runs the
 chunks on ``tapeflow.backend.threads`` (NumPy releases the GIL in ufunc loops). Each element
-sees exactly the operations it would see unchunked (cuts fall on multiples of ``blas.ALIGN``
-elements for the BLAS level-1 rules), so the result is bitwise the same for any thread count. Small models (under ``MIN_TOTAL`` elements) skip the pool: the hand-off would cost
+sees exactly the operations it would see unchunked, so the result is bitwise the same for any
+thread count. Small models (under ``MIN_TOTAL`` elements) skip the pool: the hand-off would cost
 more than it saves.
 """
 from __future__ import annotations
 
 import numpy as np
 
-from ...backend import blas, threads
+from ...backend import threads
 
 MIN_TOTAL = 1 << 17     # elements: below this the update runs in the caller
 MIN_CHUNK = 1 << 15     # elements per task at least (the pool hand-off costs ~10 us)
-
-
-def _cut(k: int, size: int) -> int:
-    """A cut inside a variable, moved down to a multiple of ``blas.ALIGN`` (BLAS level-1 kernels then
-    give every piece bitwise what the whole-array call gives)."""
-    return k if k <= 0 or k >= size else k - k % blas.ALIGN
 
 
 def _chunkable(arrays) -> bool:
@@ -55,7 +49,7 @@ def parallel_update(opt, grads, variables, learning_rate) -> bool:
         else:
             flat = [None if a is None else a.reshape(-1) for a in arrays]
             for run, (lo, hi) in zip(runs, ranges):
-                a, b = _cut(max(lo, start) - start, g.size), _cut(min(hi, stop) - start, g.size)
+                a, b = max(lo, start) - start, min(hi, stop) - start
                 if a < b:
                     run.append(([None if x is None else x[a:b] for x in flat], k))
         start = stop

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from ...backend import blas
 from .base import Optimizer
 
 
@@ -42,19 +41,6 @@ class SGD(Optimizer):
         return ("momentums",) if self.momentums else ()
 
     def _update_arrays(self, gradient, w, slots, scratch, learning_rate):
-        if blas.level1(gradient, w, *slots):  # one fused pass per line (NumPy would take two)
-            if not slots:
-                blas.axpy(-learning_rate, gradient, w)
-                return
-            m, mu = slots[0], self.momentum
-            blas.scal(mu, m)
-            blas.axpy(-learning_rate, gradient, m)
-            if self.nesterov:
-                blas.axpy(mu, m, w)
-                blas.axpy(-learning_rate, gradient, w)
-            else:
-                blas.axpy(1.0, m, w)
-            return
         tmp = scratch[0]
         np.multiply(gradient, learning_rate, out=tmp)
         if not slots:
