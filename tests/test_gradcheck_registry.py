@@ -215,6 +215,12 @@ CASES = {
                      [rnd(1, 5, 5, 2), rnd(2, 2, 2, 3), rnd(3)]),
                     ("few-channels", lambda x, w, b: C._conv_fast.conv2d_bias(x, w, b, 1, "VALID", relu=True),
                      [rnd(2, 5, 4, 1), rnd(3, 2, 1, 4), away(4)])],
+    "conv2d_transpose_bias": [
+        ("relu-same-stride2", lambda x, w, b: C._conv_fast.conv2d_transpose_bias(x, w, b, [2, 6, 4, 3], 2, "SAME",
+                                                                                 relu=True),
+         [rnd(2, 3, 2, 2), rnd(3, 3, 3, 2), away(3)]),
+        ("linear-valid", lambda x, w, b: C._conv_fast.conv2d_transpose_bias(x, w, b, [1, 5, 5, 2], 1, "VALID"),
+         [rnd(1, 3, 3, 2), rnd(3, 3, 2, 2), rnd(2)])],
     "fused_normalize": [
         ("batch-axes", lambda x, g, b: tapeflow.ops.norm_ops.fused_normalize(x, g, b, axes=(0, 1, 2))[0],
          [rnd(2, 3, 3, 4), rnd(4), rnd(4)]),

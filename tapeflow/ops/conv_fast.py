@@ -92,6 +92,47 @@ def conv2d_bias(x: Tensor, w: Tensor, b: Tensor, strides, padding, dilations=Non
     return bind(_conv_bias, x, w, b, relu=bool(relu), **plain)
 
 
+# -- fused conv2d_transpose + bias (+ relu) ---------------------------------------------------
+def _tconv_bias_fwd(x, w, b, relu, input_shape, strides, dilations, pads, groups):
+    y = C._conv_input_fwd(x, w, input_shape, strides, dilations, pads, groups)
+    y += b
+    if relu:
+        np.maximum(y, 0, out=y)
+    return y
+
+
+_tconv_bias = primitive("conv2d_transpose_bias", _tconv_bias_fwd)
+defvjp(_tconv_bias,
+       lambda g, ans, x, w, b, relu, input_shape, **a: bind(C._conv, _masked_t(g, ans, relu), w, **a),
+       lambda g, ans, x, w, b, relu, input_shape, **a: bind(C._conv_filter, _masked_t(g, ans, relu), x,
+                                                             filter_shape=w._value.shape, **a),
+       lambda g, ans, x, w, b, relu, input_shape, **a: R.reduce_sum(_masked_t(g, ans, relu), axis=(0, 1, 2)))
+_tconv_bias.fast = (
+    lambda g, ans, x, w, b, relu, input_shape, **a: C._conv_fwd(_masked(g, ans, relu), w, **a),
+    lambda g, ans, x, w, b, relu, input_shape, **a: C._conv_filter_fwd(_masked(g, ans, relu), x, w.shape, **a),
+    lambda g, ans, x, w, b, relu, input_shape, **a: _release(_channel_sums(_masked(g, ans, relu))),
+)
+
+
+def conv2d_transpose_bias(x: Tensor, w: Tensor, b: Tensor, output_shape, strides, padding, dilations=None,
+                          relu: bool = False) -> Tensor:
+    """``relu?(conv2d_transpose(x, w, output_shape, strides, padding, dilations) + b)`` for NHWC ``x``, fused.
+
+    ``w`` is (kh, kw, out, in), as ``tf.nn.conv2d_transpose`` and Keras's ``Conv2DTranspose`` kernel.
+
+    >>> import tapeflow as tf
+    >>> y = conv2d_transpose_bias(tf.ones((1, 2, 2, 1)), tf.ones((2, 2, 2, 1)), tf.constant([-2.0, 1.0]),
+    ...                           [1, 4, 4, 2], 2, "VALID", relu=True)
+    >>> y.numpy()[0, 0, 0].tolist()
+    [0.0, 2.0]
+    """
+    attrs = C._transpose_attrs(x, w, output_shape, strides, padding, dilations, False)
+    if b._value.shape != (w._value.shape[2],):
+        raise ValueError(f"conv2d_transpose_bias: bias must have shape ({w._value.shape[2]},), got {b._value.shape}")
+    C._same_dtype(x, b, "conv2d_transpose_bias")
+    return bind(_tconv_bias, x, w, b, relu=bool(relu), **attrs)
+
+
 # -- array twins of the conv2d and max_pool2d VJPs --------------------------------------------
 REGISTRY["conv2d"].fast = (
     lambda g, ans, x, w, **a: C._conv_input_fwd(g, w, x.shape, **a),

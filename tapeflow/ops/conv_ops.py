@@ -334,22 +334,8 @@ def separable_conv2d(input, depthwise_filter, pointwise_filter, strides, padding
     return conv2d(y, pointwise_filter, 1, "VALID", data_format="NCHW" if _is_cf(data_format) else "NHWC")
 
 
-def conv2d_transpose(input, filters, output_shape, strides, padding="SAME", data_format="NHWC",  # noqa: A002
-                     dilations=None, name=None) -> Tensor:
-    """Transposed convolution as ``tf.nn.conv2d_transpose``: filters (kh, kw, out, in).
-
-    It is the gradient of ``conv2d(·, filters)`` with respect to its input, for an input of
-    ``output_shape``.
-
-    >>> import tapeflow as tf
-    >>> y = tf.nn.conv2d_transpose(tf.ones((1, 3, 3, 2)), tf.ones((3, 3, 4, 2)), [1, 6, 6, 4], 2, "SAME")
-    >>> y.shape.as_list()
-    [1, 6, 6, 4]
-    """
-    x, w = _f(input), _f(filters)
-    cf = _is_cf(data_format)
-    if cf:
-        x = _to_nhwc(x)
+def _transpose_attrs(x: Tensor, w: Tensor, output_shape, strides, padding, dilations, cf: bool) -> dict:
+    """Validated ``_conv_input`` attributes of a transposed convolution of NHWC ``x`` (filters (kh, kw, out, in))."""
     if x._value.ndim != 4 or w._value.ndim != 4:
         raise ValueError(f"conv2d_transpose: expected rank-4 input and filters (kh, kw, out, in), got shapes "
                          f"{x._value.shape} and {w._value.shape}")
@@ -374,7 +360,26 @@ def conv2d_transpose(input, filters, output_shape, strides, padding="SAME", data
     if implied != (h, wd):
         raise ValueError(f"conv2d_transpose: output_shape {oshape} with strides {s} and padding {padding!r} maps back "
                          f"to spatial size {implied}, but the input has {(h, wd)}")
-    out = bind(_conv_input, x, w, input_shape=tuple(oshape), strides=s, dilations=d, pads=pads, groups=1)
+    return dict(input_shape=tuple(oshape), strides=s, dilations=d, pads=pads, groups=1)
+
+
+def conv2d_transpose(input, filters, output_shape, strides, padding="SAME", data_format="NHWC",  # noqa: A002
+                     dilations=None, name=None) -> Tensor:
+    """Transposed convolution as ``tf.nn.conv2d_transpose``: filters (kh, kw, out, in).
+
+    It is the gradient of ``conv2d(·, filters)`` with respect to its input, for an input of
+    ``output_shape``.
+
+    >>> import tapeflow as tf
+    >>> y = tf.nn.conv2d_transpose(tf.ones((1, 3, 3, 2)), tf.ones((3, 3, 4, 2)), [1, 6, 6, 4], 2, "SAME")
+    >>> y.shape.as_list()
+    [1, 6, 6, 4]
+    """
+    x, w = _f(input), _f(filters)
+    cf = _is_cf(data_format)
+    if cf:
+        x = _to_nhwc(x)
+    out = bind(_conv_input, x, w, **_transpose_attrs(x, w, output_shape, strides, padding, dilations, cf))
     return _to_nchw(out) if cf else out
 
 

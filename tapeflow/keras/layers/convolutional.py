@@ -19,7 +19,7 @@ from ...autodiff.tensor import Tensor
 from ...ops import array_ops as A
 from ...ops import conv_ops as C
 from ...ops import math_ops as M
-from ...ops.conv_fast import conv2d_bias
+from ...ops.conv_fast import conv2d_bias, conv2d_transpose_bias
 from .. import activations, constraints, initializers, regularizers
 from .. import backend as K
 from .base import Layer
@@ -296,6 +296,16 @@ class Conv2DTranspose(_ConvTranspose):
 
     rank = 2
     _op, _formats = staticmethod(C.conv2d_transpose), ("NCHW", "NHWC")
+
+    def call(self, inputs):
+        relu = self.activation is activations.relu
+        if CTX.shape_inference or self.bias is None or self._cf or not (relu or self._linear):
+            return super().call(inputs)
+        # the training hot path: transposed conv + bias (+ relu) as one fused primitive
+        shape = tuple(inputs._value.shape)
+        out = (shape[0],) + tuple(self._spatial_out(shape)) + (self.filters,)
+        return conv2d_transpose_bias(inputs, self._read(self.kernel), self._read(self.bias), out, self.strides,
+                                     self.padding.upper(), self.dilation_rate, relu=relu)
 
 
 class Conv1DTranspose(_ConvTranspose):
