@@ -221,6 +221,9 @@ CASES = {
          [rnd(2, 3, 2, 2), rnd(3, 3, 3, 2), away(3)]),
         ("linear-valid", lambda x, w, b: C._conv_fast.conv2d_transpose_bias(x, w, b, [1, 5, 5, 2], 1, "VALID"),
          [rnd(1, 3, 3, 2), rnd(3, 3, 2, 2), rnd(2)])],
+    # a random primitive with no inputs (nothing to differentiate); its draws: test_layers_regularization.py,
+    # test_reproducibility.py and the Dropout replay test in test_traced_step.py
+    "dropout_keep": [],
     "fused_normalize": [
         ("batch-axes", lambda x, g, b: tapeflow.ops.norm_ops.fused_normalize(x, g, b, axes=(0, 1, 2))[0],
          [rnd(2, 3, 3, 4), rnd(4), rnd(4)]),
@@ -269,6 +272,8 @@ def _params():
 def test_every_primitive_has_a_case():
     missing = sorted(set(REGISTRY) - set(CASES))
     assert not missing, f"registered primitives without a gradient-check case in CASES: {missing}"
+    empty = sorted(name for name, cases in CASES.items() if not cases and REGISTRY[name].vjps)
+    assert not empty, f"differentiable primitives with no case: {empty}"
     stale = sorted(set(CASES) - set(REGISTRY))
     assert not stale, f"CASES names primitives that are not registered: {stale}"
 

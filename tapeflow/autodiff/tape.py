@@ -36,15 +36,19 @@ class Primitive:
     A hot primitive may also carry ``fast[i]``: the same VJP on raw NumPy arrays. The tape uses
     it when no outer tape is recording (plain first-order gradients, the training hot path),
     and the Tensor VJPs otherwise; a test checks that the two agree.
+
+    ``random`` marks a primitive whose forward draws from ``rng.primitive_generator``: replaying
+    it draws again, so a traced step may contain it (but never split it across threads).
     """
 
-    __slots__ = ("name", "forward", "vjps", "fast")
+    __slots__ = ("name", "forward", "vjps", "fast", "random")
 
     def __init__(self, name: str, forward, vjps=()):
         self.name = name
         self.forward = forward
         self.vjps = tuple(vjps)
         self.fast = None
+        self.random = False
 
     def __repr__(self) -> str:
         return f"Primitive({self.name})"

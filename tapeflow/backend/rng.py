@@ -42,6 +42,15 @@ def generator(seed: int | None = None) -> np.random.Generator:
     return np.random.default_rng([base & 0xFFFFFFFF, int(seed) & 0xFFFFFFFF, count])
 
 
+def primitive_generator(seed: int | None = None) -> np.random.Generator:
+    """``generator`` for a random primitive's forward (``Primitive.random``), which a traced step replays:
+    a recording watches ``generator`` for draws made outside primitives, not this."""
+    return _generator(seed)
+
+
+_generator = generator
+
+
 def get_state() -> dict:
     """The global RNG's full state (seed, generator, per-op-seed counters) for checkpoints."""
     if _state["gen"] is None:

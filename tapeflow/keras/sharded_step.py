@@ -55,6 +55,8 @@ def plan(model, prog, x, variables, meta, build):
     n = threads.inter_op_threads()
     if n < 2:
         return "one inter-op thread"
+    if any(instr[0].random for instr in prog.instrs):
+        return "the step draws random numbers (Dropout), whose order threads would change"
     rows = {int(a.shape[0]) if a.ndim else -1 for a in xs}
     if len(rows) != 1 or -1 in rows:
         return "the inputs do not share a batch axis"

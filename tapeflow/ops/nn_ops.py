@@ -253,8 +253,19 @@ def dropout(x, rate, noise_shape=None, seed=None, name=None) -> Tensor:
         return x
     shape = x._value.shape if noise_shape is None else tuple(
         x._value.shape[i] if s is None else int(s) for i, s in enumerate(noise_shape))
-    keep = rng.generator(seed).random(shape, dtype=np.float32) >= rate
-    return M.multiply(x, const(keep / (1.0 - rate), x))
+    keep = bind(_dropout_keep, shape=shape, dtype=x._value.dtype.str, rate=rate, seed=seed)
+    return M.multiply(x, keep)
+
+
+def _dropout_keep_fwd(shape, dtype, rate, seed):
+    keep = rng.primitive_generator(seed).random(shape, dtype=np.float32) >= rate
+    return (keep / (1.0 - rate)).astype(dtype)
+
+
+# the kept entries' scale, 1 / (1 - rate), or 0: a random primitive with no inputs (nothing to differentiate),
+# so that a traced training step draws a fresh mask at each replay
+_dropout_keep = primitive("dropout_keep", _dropout_keep_fwd)
+_dropout_keep.random = True
 
 
 def moments(x, axes, shift=None, keepdims=False, name=None):

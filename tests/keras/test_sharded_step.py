@@ -176,3 +176,12 @@ def test_two_input_model_fed_by_a_dataset():
     assert shard_counts(sharded) == [2]
     for u, v in zip(whole.get_weights(), sharded.get_weights()):
         np.testing.assert_allclose(u, v, rtol=1e-4, atol=1e-5)
+
+
+def test_dropout_steps_stay_whole():
+    def build():
+        return tf.keras.Sequential([tf.keras.Input((10, 10, 1)), L.Conv2D(8, 3, activation="relu"), L.Flatten(),
+                                    L.Dropout(0.3), L.Dense(4)])
+    m, _, _ = train(build, 2)
+    assert m._trace_status == "replaying"
+    assert "draws random numbers" in shard_counts(m)[0]

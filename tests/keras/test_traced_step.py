@@ -154,8 +154,25 @@ def test_gradient_norms_callback_still_gets_gradients():
     assert out[0] == out[1] and len(out[0]) == 10
 
 
+@pytest.mark.parametrize("layer", [lambda: L.Dropout(0.3), lambda: L.Dropout(0.5, seed=7),
+                                   lambda: L.Dropout(0.2, noise_shape=(None, 1))])
+def test_dropout_replays_bitwise_with_a_fresh_mask_each_step(layer):
+    def build():
+        return tf.keras.Sequential([L.Dense(8, activation="relu", input_shape=(6,)), layer(),
+                                    L.Dense(4, activation="softmax")])
+    m = assert_same(build, dict(optimizer="adam", loss="sparse_categorical_crossentropy"),
+                    dict(x=X, y=LABELS, batch_size=20), epochs=3)
+    assert m._trace_status == "replaying"
+    masks = []
+    prog = next(iter(m._trace_cache.values())).program
+    for _ in range(2):
+        prog.forward([X[:20]])
+        masks.append(next(v for (p, *_), v in zip(prog.instrs, prog._vals[-len(prog.instrs):])
+                          if p.name == "dropout_keep").copy())
+    assert not np.array_equal(masks[0], masks[1])  # each replay draws anew
+
+
 @pytest.mark.parametrize("layer, reason", [
-    (lambda: L.Dropout(0.3), "random"),
     (lambda: L.BatchNormalization(), "BatchNormalization"),
     (lambda: L.GaussianNoise(0.1), "GaussianNoise"),
 ])
