@@ -58,6 +58,7 @@ def test_under_the_hood_section_3_assign_sub():
 
 
 def test_custom_training_loop_sections_4_and_5(capsys):
+    tf.keras.utils.set_random_seed(1)  # unseeded, 1 init in ~12 ended at 0.79 (seeds 0-11 give 0.81-0.86)
     x_train, y_train = _data()
     x_val, y_val = _data(128, 1)
     batches = lambda x, y, bs: [(x[i:i + bs], y[i:i + bs]) for i in range(0, len(x), bs)]  # noqa: E731
