@@ -38,27 +38,48 @@ _OPS = {"add": M.add, "subtract": M.subtract, "multiply": M.multiply, "divide": 
 
 
 class OpLayer(Layer):
-    """A tensor operator (``x + y``, ``x[:, 0]``...) applied to KerasTensors, as a graph node."""
+    """A tensor operator (``x + y``, ``x[:, 0]``) or a ``keras.ops`` function (``"ops.mean"``, with its
+    non-tensor keyword arguments in ``op_kwargs``) applied to KerasTensors, as a graph node."""
 
-    def __init__(self, op, **kwargs):
-        if op not in _OPS:
-            raise ValueError(f"OpLayer: unknown op {op!r}; known: {sorted(_OPS)}")
+    def __init__(self, op, op_kwargs=None, **kwargs):
+        if op not in _OPS and not (op.startswith("ops.") and callable(_keras_op(op))):
+            raise ValueError(f"OpLayer: unknown op {op!r}; known: {sorted(_OPS)} and 'ops.<keras.ops function>'")
         super().__init__(**kwargs)
         self.op = op
+        self.op_kwargs = dict(op_kwargs or {})
 
     def call(self, *args):
         args = [a if isinstance(a, Tensor) or not isinstance(a, np.ndarray) else convert_to_tensor(a) for a in args]
-        return _OPS[self.op](*args)
+        if self.op in _OPS:
+            return _OPS[self.op](*args)
+        return _keras_op(self.op)(*args, **self.op_kwargs)
 
     def get_config(self):
         config = super().get_config()
         config["op"] = self.op
+        if self.op_kwargs:
+            config["op_kwargs"] = self.op_kwargs
         return config
+
+
+def _keras_op(op: str):
+    from .. import ops
+    return getattr(ops, op[4:], None)
 
 
 def op_call(op, *args):
     from ..backend import unique_object_name
     return OpLayer(op, name=unique_object_name(op))(*args)
+
+
+def keras_op_call(name: str, args: tuple, kwargs: dict):
+    """``keras.ops.<name>(*args, **kwargs)`` with KerasTensors among ``args``: a graph node."""
+    from ..backend import unique_object_name
+    bad = [k for k, v in kwargs.items() if flatten(v)]
+    if bad:
+        raise TypeError(f"keras.ops.{name}: pass KerasTensors positionally, not as keyword argument(s) {bad}")
+    plain = {k: v.item() if isinstance(v, np.generic) else v for k, v in kwargs.items()}
+    return OpLayer("ops." + name, op_kwargs=plain, name=unique_object_name(name))(*args)
 
 
 # -- graph --------------------------------------------------------------------------------

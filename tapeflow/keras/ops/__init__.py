@@ -14,6 +14,8 @@ Keras; gradients flow through them under ``tf.GradientTape``.
 """
 from __future__ import annotations
 
+import builtins as _builtins
+
 from . import core, nn, numpy  # noqa: F401
 from .core import *  # noqa: F401,F403
 from .nn import *  # noqa: F401,F403
@@ -26,3 +28,40 @@ linalg = core  # keras.ops.linalg.norm
 
 _PRIVATE = {"annotations", "np", "B", "A", "M", "N", "R", "Tensor", "Variable"}
 __all__ = sorted(n for n in dir() if not n.startswith("_") and n not in _PRIVATE)
+
+
+def _symbolic_aware(name, fn):
+    """``fn``, or, when a positional argument holds a KerasTensor (a functional model being built), a graph
+    node that calls ``keras.ops.<name>`` on the real tensors later (``OpLayer("ops.<name>")``)."""
+    from ..models.keras_tensor import KerasTensor
+
+    def op(*args, **kwargs):
+        for a in args:  # (this module's any/map are keras.ops': the builtins by name)
+            if type(a) is KerasTensor or (type(a) in (list, tuple) and _builtins.any(type(e) is KerasTensor for e in a)):
+                from ..models.functional import keras_op_call
+                return keras_op_call(name, args, kwargs)
+        return fn(*args, **kwargs)
+    op.__name__, op.__qualname__, op.__doc__, op.__wrapped__ = fn.__name__, fn.__qualname__, fn.__doc__, fn
+    op.__module__ = fn.__module__
+    return op
+
+
+_NOT_GRAPH_OPS = {"convert_to_tensor", "convert_to_numpy", "is_tensor", "shape", "dtype", "cond", "while_loop",
+                  "fori_loop", "scan", "map", "switch", "stop_gradient", "custom_gradient", "vectorized_map",
+                  "associative_scan", "unstack", "is_float_dtype"}
+
+
+def _wrap_all():
+    import inspect
+    for name in __all__:
+        fn = globals().get(name)
+        if name in _NOT_GRAPH_OPS or not inspect.isfunction(fn) or hasattr(fn, "__wrapped__"):
+            continue
+        wrapped = _symbolic_aware(name, fn)
+        globals()[name] = wrapped
+        for mod in (core, nn, numpy):
+            if getattr(mod, name, None) is fn:
+                setattr(mod, name, wrapped)
+
+
+_wrap_all()

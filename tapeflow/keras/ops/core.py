@@ -36,7 +36,10 @@ def is_tensor(x) -> bool:
 
 
 def shape(x) -> tuple:
-    """The static shape as a tuple of ints (Keras 3; ``tf.shape`` gives a Tensor)."""
+    """The static shape as a tuple of ints (Keras 3; ``tf.shape`` gives a Tensor); None for a KerasTensor's
+    unknown dimensions."""
+    if not hasattr(x, "_value") and hasattr(x, "_keras_history"):  # a KerasTensor
+        return tuple(None if d is None else int(d) for d in x.shape)
     return tuple(int(d) for d in np.shape(getattr(x, "_value", x)))
 
 
