@@ -11,6 +11,10 @@ batch 128, 2.06-2.33 s per epoch with two threads against 1.76-2.21 s with one),
 measured alone ran 1.3-2x faster. Opt in with
 ``tf.config.threading.set_intra_op_parallelism_threads(n)`` or ``TAPEFLOW_NUM_THREADS=n``.
 
+Inter-op threads are another matter: ``fit`` runs the batch shards of a large traced step on them
+(``keras/sharded_step.py``), with BLAS held to one thread per shard, so nothing spins against them.
+Their count defaults to the usable cores; ``set_inter_op_threads`` / ``TAPEFLOW_INTER_OP_THREADS``.
+
 >>> from tapeflow.backend import threads
 >>> threads.set_intra_op_threads(2)
 >>> import numpy as np
