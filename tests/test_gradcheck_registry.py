@@ -224,6 +224,8 @@ CASES = {
     # a random primitive with no inputs (nothing to differentiate); its draws: test_layers_regularization.py,
     # test_reproducibility.py and the Dropout replay test in test_traced_step.py
     "dropout_keep": [],
+    # integer labels checked and converted from y (no gradient): tests/keras/test_traced_step.py, test_losses.py
+    "sparse_labels": [],
     "fused_normalize": [
         ("batch-axes", lambda x, g, b: tapeflow.ops.norm_ops.fused_normalize(x, g, b, axes=(0, 1, 2))[0],
          [rnd(2, 3, 3, 4), rnd(4), rnd(4)]),

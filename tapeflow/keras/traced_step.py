@@ -12,8 +12,8 @@ through a ``TracedStep``. The eager step is
 and the traced step keeps it, changing only where (1) and the forward part of (3) run:
 
 * The first two steps of a cache key (input shapes/dtypes, the layer tree's ``VERSION``, the count of
-  public layer attributes set (``layer.activation = ...`` retraces), the trainable variables) run exactly the eager step while a ``trace.Recorder`` notes every primitive
-  of (1). Each recording becomes a ``trace.Program``. If the two programs (made from batches with
+  public layer attributes set (``layer.activation = ...`` retraces), the trainable variables) run
+  exactly the eager step while a ``trace.Recorder`` notes every primitive of (1). Each recording becomes a ``trace.Program``. If the two programs (made from batches with
   different ``x``) agree in primitives, attributes, wiring and constant values, later steps replay it.
 * A replay runs (1) as ``prim.forward`` calls on arrays: no Tensor wrapping, no ``Layer.__call__``.
   (2) runs eagerly, as before, on Tensors wrapping the program's outputs (with ``_keras_logits``
@@ -23,6 +23,13 @@ and the traced step keeps it, changing only where (1) and the forward part of (3
   variables' gradients); ``Program.backward`` continues the walk through (1) exactly as
   ``GradientTape._walk_arrays`` would (same VJPs, same order), so gradients are bitwise equal.
   (4) is the eager tail, unchanged.
+* The recordings also cover (2). When the loss and the regularizers are built-in and the labels
+  (and sample weights) differed between the two recordings while the loss's primitives still
+  agreed, (2) joins the program: ``entry.full`` maps inputs and labels to the loss (then each
+  output's loss, then the model outputs), and one backward walk over all of it is exactly the
+  eager ``tape.gradient``. Sparse labels reach it through the ``sparse_labels`` primitive, which
+  checks them again at each replay; a constant derived from the labels makes the recordings differ
+  and (2) stays eager.
 
 A large step (at least ``sharded_step.MIN_WORK`` elements per shard, two or more cores) replays
 as batch shards on threads (``keras/sharded_step.py``): its gradients are per-shard sums, equal to
@@ -156,11 +163,13 @@ def _struct(s):
 
 
 class _Entry:
-    __slots__ = ("reason", "first", "first_x", "program", "meta", "shards", "shard_threads")
+    __slots__ = ("reason", "first", "first_x", "program", "meta", "shards", "shard_threads",
+                 "full", "first_full", "first_y")
 
     def __init__(self, reason):
         self.reason = reason
         self.first = self.first_x = self.program = self.meta = None
+        self.full = self.first_full = self.first_y = None  # the program with the loss in it (module docstring)
         self.shards = None  # None: not decided yet; a sharded_step.Shards; or why the step stays whole
         self.shard_threads = None  # the inter-op thread count ``shards`` was decided for
 
@@ -197,13 +206,15 @@ class TracedStep:
         xs = [a._value if isinstance(a, Tensor) else a for a in tree.flatten(x)]
         if entry.first is not None and all(np.array_equal(a, b) for a, b in zip(xs, entry.first_x)):
             return self._eager(data, "waiting for a batch with different x to confirm the recording", keep=True)
-        logs, prog, meta = _recorded_step(model, x, y, sw, xs, variables)
+        logs, prog, meta, full = _recorded_step(model, x, y, sw, xs, variables)
         model.__dict__["_trace_counts"]["recorded"] += 1
+        ys = _leaf_arrays((y, sw))
         if isinstance(prog, str):
             entry.reason = prog
             model.__dict__["_trace_status"] = f"eager: {prog}"
         elif entry.first is None:
             entry.first, entry.first_x, entry.meta = prog, [a.copy() for a in xs], meta
+            entry.first_full, entry.first_y = full, None if ys is None else [a.copy() for a in ys]
             model.__dict__["_trace_status"] = "recorded once"
         else:
             diff = entry.first.same_as(prog) if meta == entry.meta else "the model outputs' structure differs"
@@ -213,7 +224,12 @@ class TracedStep:
             else:
                 entry.program = prog
                 model.__dict__["_trace_status"] = "replaying"
-            entry.first = entry.first_x = None
+                first = entry.first_full
+                if isinstance(first, trace.Program) and isinstance(full, trace.Program) and ys is not None \
+                        and not all(np.array_equal(a, b) for a, b in zip(ys, entry.first_y)) \
+                        and first.same_as(full) is None:
+                    entry.full = full  # labels differed between the recordings and the loss still agreed
+            entry.first = entry.first_x = entry.first_full = entry.first_y = None
         return logs
 
     def _eager(self, data, reason, keep=False):
@@ -225,7 +241,6 @@ class TracedStep:
 
     def _replay(self, entry, x, y, sw, variables):
         model = self.model
-        structure, leaves = entry.meta
         xs = [a._value if isinstance(a, Tensor) else a for a in tree.flatten(x)]
         probe = None
         n_threads = threads.inter_op_threads()
@@ -234,17 +249,11 @@ class TracedStep:
             probe = sharded_step.plan(model, entry.program, x, variables, entry.meta, _build)
             if isinstance(probe, str):
                 entry.shards, probe = probe, None
+        if probe is None and entry.full is not None and not isinstance(entry.shards, sharded_step.Shards):
+            return self._replay_full(entry, x, y, sw, xs, variables)
         prog = entry.shards if isinstance(entry.shards, sharded_step.Shards) else entry.program
         outs = [Tensor._wrap(a) for a in prog.forward(xs)]
-        flat = []
-        for i, act, li in leaves:
-            t = outs[i]
-            if li is not None:
-                t._keras_logits = outs[li]
-            if act is not None:
-                t._keras_act = act
-            flat.append(t)
-        y_pred = _unflatten(structure, iter(flat))
+        y_pred = _outputs_struct(entry.meta, outs)
         optimizer = model.optimizer
         scale = getattr(optimizer, "loss_scale_factor", None)
         with GradientTape() as tape:
@@ -268,6 +277,54 @@ class TracedStep:
         optimizer.apply_gradients(zip(grads, variables))
         model.__dict__["_trace_counts"]["replayed"] += 1
         return model.compute_metrics(x, y, y_pred, sw)
+
+
+    def _replay_full(self, entry, x, y, sw, xs, variables):
+        """One program from the inputs and labels to the loss, and its backward walk: the eager step's
+        walk over all of its nodes, loss included."""
+        model = self.model
+        prog = entry.full
+        vals = prog.forward(xs + _leaf_arrays((y, sw)))
+        k = 1 + prog.n_loss_parts
+        y_pred = _outputs_struct(entry.meta, [Tensor._wrap(a) for a in vals[k:]])
+        loss = Tensor._wrap(vals[0])
+        if k > 1:
+            model.compiled_loss.last_per_output = [Tensor._wrap(a) for a in vals[1:k]]
+        model._track_loss(loss, y_pred, x)
+        got = prog.backward([np.ones_like(vals[0])] + [None] * (len(vals) - 1), [None] * len(variables))
+        grads = [None if a is None else Tensor._wrap(a) for a in got]
+        if model._trainer_record_grads:
+            model._trainer_last_grads = (grads, variables, None)
+        model.optimizer.apply_gradients(zip(grads, variables))
+        model.__dict__["_trace_counts"]["replayed"] += 1
+        return model.compute_metrics(x, y, y_pred, sw)
+
+
+def _outputs_struct(meta, outs):
+    """``y_pred`` rebuilt from a program's output Tensors (logits and activation tags restored)."""
+    structure, leaves = meta
+    flat = []
+    for i, act, li in leaves:
+        t = outs[i]
+        if li is not None:
+            t._keras_logits = outs[li]
+        if act is not None:
+            t._keras_act = act
+        flat.append(t)
+    return _unflatten(structure, iter(flat))
+
+
+def _leaf_arrays(s):
+    """The arrays of a structure of arrays/Tensors (None leaves skipped), or None if another leaf is there."""
+    out = []
+    for a in tree.flatten(s):
+        if a is None:
+            continue
+        a = a._value if isinstance(a, Tensor) else a
+        if type(a) is not np.ndarray:
+            return None
+        out.append(a)
+    return out
 
 
 def _shape_of(s):
@@ -309,14 +366,17 @@ def _recorded_step(model, x, y, sw, xs, variables):
         with GradientTape() as tape:
             with trace.Recorder() as rec:
                 y_pred = model(x, training=True)
-            n_forward = len(tape._nodes)
-            rng.generator = generator
-            changed = [w for w, b in zip(weights, before) if not np.array_equal(w._value, b, equal_nan=True)]
-            loss = model.compute_loss(x=x, y=y, y_pred=y_pred, sample_weight=sw)
+                n_forward, n_ops = len(tape._nodes), len(rec.ops)
+                forward_drew = bool(drew)
+                changed = [w for w, b in zip(weights, before) if not np.array_equal(w._value, b, equal_nan=True)]
+                loss = model.compute_loss(x=x, y=y, y_pred=y_pred, sample_weight=sw)
             scaled = loss if scale is None else optimizer.scale_loss(loss)
     finally:
         rng.generator = generator
-    result, meta = None, None
+    result, meta, full = None, None, None
+    if drew and not forward_drew:
+        full = "the loss draws random numbers"
+    drew = forward_drew
     if drew:
         result = "the forward pass draws random numbers (Dropout, noise layers)"
     elif changed:
@@ -325,16 +385,64 @@ def _recorded_step(model, x, y, sw, xs, variables):
     elif any(layer._losses for layer in model._flatten_layers()):
         result = "a layer adds a loss during call (add_loss / activity_regularizer)"
     else:
-        result, meta = _build(rec.ops, tape._nodes[:n_forward], xs, y_pred, variables)
+        result, meta = _build(rec.ops[:n_ops], tape._nodes[:n_forward], xs, y_pred, variables)
+        if full is None and not isinstance(result, str):
+            full = _build_full(model, rec.ops, tape._nodes, xs, (y, sw), loss, y_pred, variables, scale)
     model._track_loss(loss, y_pred, x)
     grads = tape.gradient(scaled, variables)
     if model._trainer_record_grads:
         model._trainer_last_grads = (grads, variables, scale)
     optimizer.apply_gradients(zip(grads, variables))
-    return model.compute_metrics(x, y, y_pred, sw), result, meta
+    return model.compute_metrics(x, y, y_pred, sw), result, meta, full
 
 
-def _build(ops, nodes, xs, y_pred, variables):
+def _build_full(model, ops, nodes, xs, labels, loss, y_pred, variables, scale):
+    """The Program from inputs and labels to the loss (outputs: loss, then the model outputs), or why not."""
+    if scale is not None:
+        return "loss scaling"
+    reason = _loss_reason(model)
+    if reason is not None:
+        return reason
+    ys = _leaf_arrays(labels)
+    if ys is None:
+        return "a label or sample weight is not an array"
+    got = _output_tensors(y_pred)
+    if isinstance(got, str):
+        return got
+    per = list(getattr(model.compiled_loss, "last_per_output", None) or [])  # per-output losses: their trackers
+    if not all(type(t) is Tensor for t in per):
+        return "a per-output loss is not a Tensor"
+    masks = {id(n.out): tuple(n.mask) for n in nodes}
+    try:
+        prog = trace.Program.build(ops, xs + ys, [loss] + per + got[0], masks, variables)
+    except trace.Untraceable as e:
+        return str(e)
+    prog.n_loss_parts = len(per)
+    return prog
+
+
+def _loss_reason(model) -> str | None:
+    """Why the loss cannot join the traced program (its Python code might read the data), or None."""
+    from . import regularizers
+    from .losses import functions, loss as loss_module
+    for fn in getattr(model.compiled_loss, "fns", ()):
+        if fn is None:
+            continue
+        if not type(fn).__module__.startswith("tapeflow.keras.losses"):
+            return f"the loss {type(fn).__name__} is not a built-in loss"
+        inner = getattr(fn, "fn", None)
+        if isinstance(fn, loss_module.LossFunctionWrapper) and getattr(inner, "__module__", None) != functions.__name__:
+            return f"the loss function {getattr(inner, '__name__', inner)!r} is not a built-in loss"
+    for layer in model._flatten_layers():
+        for name, value in vars(layer).items():
+            if name.endswith("_regularizer") and value is not None and \
+                    not type(value).__module__.startswith(regularizers.__name__):
+                return f"layer '{layer.name}' has a custom {name}"
+    return None
+
+
+def _output_tensors(y_pred):
+    """(output Tensors, leaves) of ``y_pred`` for a Program: each output and its logits, or why not."""
     flat = tree.flatten(y_pred)
     outs, index, leaves = [], {}, []
 
@@ -346,17 +454,25 @@ def _build(ops, nodes, xs, y_pred, variables):
 
     for t in flat:
         if type(t) is not Tensor:
-            return f"a model output is a {type(t).__name__}, not a Tensor", None
+            return f"a model output is a {type(t).__name__}, not a Tensor"
         if t._keras_mask is not None:
-            return "a model output carries a mask", None
+            return "a model output carries a mask"
         logits = getattr(t, "_keras_logits", None)
         li = None
         if logits is not None:
             if type(logits) is not Tensor or logits._keras_mask is not None or \
                     getattr(logits, "_keras_logits", None) is not None:
-                return "a model output's logits are not a plain Tensor", None
+                return "a model output's logits are not a plain Tensor"
             li = slot(logits)
         leaves.append((slot(t), getattr(t, "_keras_act", None), li))
+    return outs, leaves
+
+
+def _build(ops, nodes, xs, y_pred, variables):
+    got = _output_tensors(y_pred)
+    if isinstance(got, str):
+        return got, None
+    outs, leaves = got
     masks = {id(n.out): tuple(n.mask) for n in nodes}
     try:
         prog = trace.Program.build(ops, xs, outs, masks, variables)

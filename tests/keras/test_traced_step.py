@@ -46,6 +46,27 @@ def test_mlp_softmax_sparse_ce_bitwise_and_replays():
     assert m._trace_status == "replaying"
 
 
+def full_program(model):
+    (entry,) = model._trace_cache.values()
+    return entry.full
+
+
+def test_loss_joins_the_program_when_labels_vary_and_the_loss_is_built_in():
+    m = assert_same(mlp, dict(optimizer="adam", loss="sparse_categorical_crossentropy"),
+                    dict(x=X, y=LABELS, batch_size=25))
+    assert full_program(m) is not None and full_program(m).n_loss_parts == 0
+
+
+def test_custom_loss_or_constant_labels_keep_the_loss_eager():
+    def my_loss(y_true, y_pred):
+        return tf.reduce_mean(tf.square(y_true - y_pred), axis=-1)
+    m = assert_same(mlp, dict(optimizer="sgd", loss=my_loss), dict(x=X, y=YREG[:, :1].repeat(4, 1), batch_size=25))
+    assert m._trace_status == "replaying" and full_program(m) is None
+    same = np.zeros(100, np.int64)  # every batch has the same labels: the recordings cannot tell labels from constants
+    m = assert_same(mlp, dict(optimizer="sgd", loss="sparse_categorical_crossentropy"), dict(x=X, y=same, batch_size=25))
+    assert m._trace_status == "replaying" and full_program(m) is None
+
+
 def test_mse_regression_with_l2_regularizers():
     def build():
         return tf.keras.Sequential([

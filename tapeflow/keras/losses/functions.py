@@ -22,6 +22,7 @@ from ...ops import array_ops as A
 from ...ops import math_ops as M
 from ...ops import nn_ops as N
 from ...ops import reduce_ops as R
+from ...ops.registry import bind, primitive
 from .loss import EPSILON, as_pred, as_true, np_value, squeeze_or_expand_to_same_rank
 
 _LOG2 = math.log(2.0)
@@ -304,8 +305,25 @@ def categorical_focal_crossentropy(y_true, y_pred, alpha=0.25, gamma: float = 2.
 
 def _sparse_labels(y_true, y_pred: Tensor, fn_name: str, ignore_class):
     """Integer labels of shape y_pred.shape[:-1] (validated) and the valid-entry mask."""
-    lab = np_value(y_true)
-    pshape = tuple(y_pred.shape)
+    return _checked_labels(np_value(y_true), tuple(y_pred.shape), fn_name, ignore_class)
+
+
+def _labels_tensor(y_true, lab: np.ndarray, pshape, fn_name: str) -> Tensor:
+    """``lab`` (already checked) as a Tensor a traced step recomputes from ``y_true``: the output of the
+    ``sparse_labels`` primitive, which converts and checks again, so a replay raises what eager raises."""
+    raw = np_value(y_true)
+    return bind(_labels_prim, Tensor._wrap(raw), pshape=tuple(pshape), fn_name=fn_name) \
+        if isinstance(raw, np.ndarray) and raw.dtype.kind in "iuf" else Tensor._wrap(lab)
+
+
+def _labels_fwd(y, pshape, fn_name):
+    return _checked_labels(y, pshape, fn_name, None)[0]
+
+
+_labels_prim = primitive("sparse_labels", _labels_fwd)  # integer output: nothing to differentiate
+
+
+def _checked_labels(lab: np.ndarray, pshape: tuple, fn_name: str, ignore_class):
     if lab.ndim == len(pshape) and lab.ndim > 0 and lab.shape[-1] == 1:
         lab = lab.reshape(lab.shape[:-1])
     elif lab.shape == pshape and pshape[-1] > 1:
@@ -360,6 +378,8 @@ def sparse_categorical_crossentropy(y_true, y_pred, from_logits: bool = False, i
     lab, valid = _sparse_labels(y_true, y_pred, "sparse_categorical_crossentropy", ignore_class)
     x, logits = _resolve_logits(y_pred, from_logits, "softmax", "sparse_categorical_crossentropy")
     if logits:
+        if valid is None:
+            lab = _labels_tensor(y_true, lab, y_pred.shape, "sparse_categorical_crossentropy")
         out = N.sparse_softmax_cross_entropy_with_logits(labels=lab, logits=x)
     else:
         onehot = np.zeros(x._value.shape, dtype=x._value.dtype)
