@@ -433,6 +433,8 @@ def _loss_reason(model) -> str | None:
         inner = getattr(fn, "fn", None)
         if isinstance(fn, loss_module.LossFunctionWrapper) and getattr(inner, "__module__", None) != functions.__name__:
             return f"the loss function {getattr(inner, '__name__', inner)!r} is not a built-in loss"
+        if inner in (functions.hinge, functions.squared_hinge):  # maps {0, 1} labels to {-1, 1} after a Python test
+            return f"the {inner.__name__} loss chooses its label encoding in Python"
     for layer in model._flatten_layers():
         for name, value in vars(layer).items():
             if name.endswith("_regularizer") and value is not None and \

@@ -62,6 +62,9 @@ def test_custom_loss_or_constant_labels_keep_the_loss_eager():
         return tf.reduce_mean(tf.square(y_true - y_pred), axis=-1)
     m = assert_same(mlp, dict(optimizer="sgd", loss=my_loss), dict(x=X, y=YREG[:, :1].repeat(4, 1), batch_size=25))
     assert m._trace_status == "replaying" and full_program(m) is None
+    pm1 = np.where(np.tile(YREG, 2)[:, :4] > 0.5, 1.0, 0.0).astype(np.float32)
+    m = assert_same(mlp, dict(optimizer="sgd", loss="hinge"), dict(x=X, y=pm1, batch_size=25))
+    assert m._trace_status == "replaying" and full_program(m) is None
     same = np.zeros(100, np.int64)  # every batch has the same labels: the recordings cannot tell labels from constants
     m = assert_same(mlp, dict(optimizer="sgd", loss="sparse_categorical_crossentropy"), dict(x=X, y=same, batch_size=25))
     assert m._trace_status == "replaying" and full_program(m) is None
