@@ -5,7 +5,9 @@ each shard's matmuls must then run on the calling thread only, or the two shards
 BLAS's own worker threads (which spin on the cores for a while after each call) fight over the
 cores. ``single_threaded()`` sets OpenBLAS to one thread for a block and restores the old count.
 Where the BLAS is not OpenBLAS (MKL, Accelerate) ``available()`` is False and callers keep to one
-thread of their own.
+thread of their own. A switch is not free: the next multi-threaded matmul pays ~0.15 ms to bring
+the workers back (a batch-32 MLP epoch that switched around every optimizer update took 0.3 s
+longer), so switch around large work only.
 
 >>> from tapeflow.backend import blas
 >>> n = blas.get_threads()
