@@ -72,7 +72,7 @@ MAX_KEYS = 8  # distinct input signatures traced per model; later ones run eager
 def _traceable_layer_types() -> frozenset:
     from .layers import activation as act
     from .layers import convolutional as conv
-    from .layers import core, merging, pooling, recurrent, rnn_cells
+    from .layers import core, merging, pooling, preprocessing as prep, recurrent, rnn_cells
     from .models.functional import OpLayer
     return frozenset({
         core.InputLayer, core.Dense, core.Activation, core.Identity, core.Flatten, core.Reshape, core.Dropout,
@@ -82,7 +82,8 @@ def _traceable_layer_types() -> frozenset:
         pooling.GlobalMaxPooling2D, pooling.GlobalAveragePooling1D, pooling.GlobalAveragePooling2D,
         act.ReLU, act.Softmax, act.LeakyReLU, act.ELU, OpLayer,
         recurrent.SimpleRNN, recurrent.LSTM, recurrent.GRU,
-        rnn_cells.SimpleRNNCell, rnn_cells.LSTMCell, rnn_cells.GRUCell})  # no layer above makes a mask an RNN would read
+        rnn_cells.SimpleRNNCell, rnn_cells.LSTMCell, rnn_cells.GRUCell,
+        prep.Rescaling, prep.Normalization, prep.Resizing, prep.CenterCrop, prep.UnitNormalization})  # no layer above makes a mask an RNN would read
 
 
 _TRACEABLE_LAYERS: set = set()  # filled on first use; built-in layers whose call() reads no data in Python

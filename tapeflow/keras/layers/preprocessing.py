@@ -1,0 +1,368 @@
+"""Preprocessing layers of Keras 3 image and feature pipelines: Rescaling, Normalization (with
+``adapt``), Resizing, CenterCrop, RandomCrop, RandomFlip, UnitNormalization.
+
+Images are NHWC (``data_format="channels_first"`` is transposed in and out), a single HWC image
+is accepted too. Resizing follows ``tf.image.resize`` without antialiasing (half-pixel centres):
+bilinear as two interpolation matrices applied with ``einsum`` and nearest as a gather, so both are
+differentiable through existing primitives. Checked against real Keras in
+``tests/keras/test_layers_preprocessing.py``.
+
+>>> import numpy as np, tapeflow as tf
+>>> x = np.arange(24, dtype="float32").reshape(1, 4, 6, 1)
+>>> tf.keras.layers.Resizing(3, 4)(x).numpy()[0, 0, :, 0].tolist()
+[1.25, 2.75, 4.25, 5.75]
+>>> tf.keras.layers.Rescaling(1 / 255.0)(np.array([[255.0]])).numpy().tolist()
+[[1.0]]
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ...autodiff.tensor import Tensor, convert_to_tensor
+from ...backend import rng
+from ...ops import array_ops as A
+from ...ops import math_ops as M
+from ...ops import reduce_ops as R
+from ...ops.einsum_ops import einsum
+from .. import backend as K
+from .base import Layer
+
+__all__ = ["Rescaling", "Normalization", "Resizing", "CenterCrop", "RandomCrop", "RandomFlip",
+           "UnitNormalization"]
+
+
+def _float_input(layer, inputs) -> Tensor:
+    x = convert_to_tensor(inputs)
+    dt = np.dtype(layer._compute_dtype)
+    return x if x._value.dtype == dt else A.cast(x, dt)
+
+
+class Rescaling(Layer):
+    """``inputs * scale + offset`` (integer images become floats), e.g. ``Rescaling(1 / 255)``."""
+
+    def __init__(self, scale, offset=0.0, **kwargs):
+        super().__init__(**kwargs)
+        self.scale, self.offset = scale, offset
+
+    def call(self, inputs):
+        x = _float_input(self, inputs)
+        dt = x._value.dtype
+        y = M.multiply(x, Tensor._wrap(np.asarray(self.scale, dtype=dt)))
+        return M.add(y, Tensor._wrap(np.asarray(self.offset, dtype=dt))) if np.any(self.offset) else y
+
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update({"scale": _jsonable(self.scale), "offset": _jsonable(self.offset)})
+        return config
+
+
+def _jsonable(v):
+    return np.asarray(v).tolist() if isinstance(v, (np.ndarray, np.generic, list, tuple)) else v
+
+
+class Normalization(Layer):
+    """``(x - mean) / max(sqrt(variance), epsilon)`` per feature along ``axis``; ``invert=True`` undoes it.
+
+    ``mean``/``variance`` are given, or learned by ``adapt(data)`` (arrays, Tensors or a Dataset, in
+    batches), which sets the layer's weights ``mean``, ``variance`` and ``count`` (Keras 3's layout).
+
+    >>> import numpy as np, tapeflow as tf
+    >>> norm = tf.keras.layers.Normalization()
+    >>> norm.adapt(np.array([[1.0, 10.0], [3.0, 30.0]]))
+    >>> norm(np.array([[3.0, 10.0]])).numpy().tolist()
+    [[1.0, -1.0]]
+    """
+
+    def __init__(self, axis=-1, mean=None, variance=None, invert=False, **kwargs):
+        super().__init__(**kwargs)
+        if axis is None:
+            axis = ()
+        self.axis = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
+        if (mean is None) != (variance is None):
+            raise ValueError(f"Normalization '{self.name}': pass both `mean` and `variance`, or neither (then call "
+                             f"adapt()); got mean={mean!r}, variance={variance!r}")
+        self.input_mean, self.input_variance, self.invert = mean, variance, bool(invert)
+
+    def _keep_shape(self, input_shape):
+        nd = len(input_shape)
+        axes = tuple(a % nd for a in self.axis)
+        return axes, tuple(input_shape[a] if a in axes else 1 for a in range(nd))
+
+    def build(self, input_shape):
+        axes, keep = self._keep_shape(tuple(input_shape))
+        if any(keep[a] is None for a in axes):
+            raise ValueError(f"Normalization '{self.name}': the kept axis {self.axis} must have a known size, got "
+                             f"input shape {tuple(input_shape)}")
+        shape = tuple(keep[a] for a in axes)
+        self._broadcast = keep
+        self.mean = self.add_weight(name="mean", shape=shape, initializer="zeros", trainable=False)
+        self.variance = self.add_weight(name="variance", shape=shape, initializer="ones", trainable=False)
+        self.count = self.add_weight(name="count", shape=(), initializer="zeros", trainable=False, dtype="int64")
+        if self.input_mean is not None:
+            self.mean.assign(np.broadcast_to(np.asarray(self.input_mean, np.float32), shape))
+            self.variance.assign(np.broadcast_to(np.asarray(self.input_variance, np.float32), shape))
+        self.built = True
+
+    def adapt(self, data, batch_size=None, steps=None):
+        """Set ``mean`` and ``variance`` from ``data`` (Chan et al.'s parallel update, batch by batch)."""
+        from ...data import Dataset
+        if isinstance(data, Dataset):
+            batches = (b[0] if isinstance(b, tuple) else b for b in data)
+            if steps is not None:
+                import itertools
+                batches = itertools.islice(batches, int(steps))
+        else:
+            arr = np.asarray(data._value if isinstance(data, Tensor) else data)
+            size = batch_size or max(1, len(arr))
+            batches = (arr[i:i + size] for i in range(0, len(arr), size))
+        n, mean, m2 = 0, None, None
+        for b in batches:
+            b = np.asarray(b._value if isinstance(b, Tensor) else b, dtype=np.float64)
+            if not self.built:
+                self.build(b.shape)
+            axes, keep = self._keep_shape(b.shape)
+            red = tuple(a for a in range(b.ndim) if a not in axes)
+            k = int(np.prod([b.shape[a] for a in red], dtype=np.int64))
+            bm = b.mean(axis=red).reshape(self.mean.shape)
+            bv = b.var(axis=red).reshape(self.mean.shape)
+            if n == 0:
+                n, mean, m2 = k, bm, bv * k
+            else:
+                delta = bm - mean
+                total = n + k
+                mean = mean + delta * k / total
+                m2 = m2 + bv * k + delta ** 2 * n * k / total
+                n = total
+        if n == 0:
+            raise ValueError(f"Normalization '{self.name}'.adapt: the data is empty")
+        self.mean.assign(mean.astype(np.float32))
+        self.variance.assign((m2 / n).astype(np.float32))
+        self.count.assign(np.int64(n))
+
+    def call(self, inputs):
+        x = _float_input(self, inputs)
+        dt = x._value.dtype
+        mean = A.reshape(A.cast(self.mean, dt), self._broadcast)
+        std = M.maximum(M.sqrt(A.reshape(A.cast(self.variance, dt), self._broadcast)), K.epsilon())
+        if self.invert:
+            return M.add(mean, M.multiply(x, std))
+        return M.divide(M.subtract(x, mean), std)
+
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update({"axis": list(self.axis) if len(self.axis) != 1 else self.axis[0], "invert": self.invert,
+                       "mean": _jsonable(self.input_mean), "variance": _jsonable(self.input_variance)})
+        return config
+
+
+# -- resizing and cropping ----------------------------------------------------------------------
+def _interp_matrix(n_in: int, n_out: int, dtype) -> np.ndarray:
+    """(n_out, n_in) bilinear weights with half-pixel centres, as tf.image.resize (no antialias)."""
+    src = np.clip((np.arange(n_out) + 0.5) * (n_in / n_out) - 0.5, 0, n_in - 1)
+    lo = np.floor(src).astype(np.intp)
+    hi = np.minimum(lo + 1, n_in - 1)
+    frac = src - lo
+    m = np.zeros((n_out, n_in))
+    np.add.at(m, (np.arange(n_out), lo), 1 - frac)
+    np.add.at(m, (np.arange(n_out), hi), frac)
+    return m.astype(dtype)
+
+
+def _nearest_index(n_in: int, n_out: int) -> np.ndarray:
+    return np.minimum(np.floor((np.arange(n_out) + 0.5) * (n_in / n_out)).astype(np.intp), n_in - 1)
+
+
+def _aspect_crop(x: Tensor, th: int, tw: int) -> Tensor:
+    """The largest centred window of NHWC ``x`` with the aspect ratio th:tw (Keras's crop_to_aspect_ratio)."""
+    h, w = x._value.shape[1:3]
+    ch = max(min(h, int(float(w * th) / tw)), 1)
+    cw = max(min(w, int(float(h * tw) / th)), 1)
+    top, left = int(float(h - ch) / 2), int(float(w - cw) / 2)
+    return A.getitem(x, (slice(None), slice(top, top + ch), slice(left, left + cw)))
+
+
+def resize_images(x: Tensor, height: int, width: int, interpolation="bilinear", crop_to_aspect_ratio=False):
+    """Resize NHWC ``x`` to (height, width) (``interpolation``: 'bilinear' or 'nearest')."""
+    if crop_to_aspect_ratio:
+        x = _aspect_crop(x, height, width)
+    h, w = x._value.shape[1:3]
+    if (h, w) == (height, width):
+        return x
+    if interpolation == "nearest":
+        x = A.getitem(x, (slice(None), Tensor._wrap(_nearest_index(h, height))))
+        return A.getitem(x, (slice(None), slice(None), Tensor._wrap(_nearest_index(w, width))))
+    dt = x._value.dtype
+    return einsum("hH,nHWc,wW->nhwc", Tensor._wrap(_interp_matrix(h, height, dt)), x,
+                  Tensor._wrap(_interp_matrix(w, width, dt)))
+
+
+class _ImageLayer(Layer):
+    """NHWC in, NHWC out; a channels_first or single-image input is brought to NHWC and back."""
+
+    def __init__(self, data_format=None, **kwargs):
+        super().__init__(**kwargs)
+        self.data_format = K.standardize_data_format(data_format)
+
+    def call(self, inputs, training=None):
+        x = _float_input(self, inputs)
+        single = x._value.ndim == 3
+        if x._value.ndim not in (3, 4):
+            raise ValueError(f"{type(self).__name__} '{self.name}': expected images of rank 4 (batch, height, "
+                             f"width, channels) or 3, got shape {x._value.shape}")
+        if single:
+            x = A.expand_dims(x, 0)
+        cf = self.data_format == "channels_first"
+        if cf:
+            x = A.transpose(x, (0, 2, 3, 1))
+        y = self._images(x, training)
+        if cf:
+            y = A.transpose(y, (0, 3, 1, 2))
+        return A.squeeze(y, 0) if single else y
+
+    def compute_output_shape(self, input_shape):
+        s = list(input_shape)
+        size = self._out_size(s)
+        if size is None:
+            return tuple(s)
+        hw = (1, 2) if self.data_format != "channels_first" else (2, 3)
+        if len(s) == 3:
+            hw = (hw[0] - 1, hw[1] - 1)
+        s[hw[0]], s[hw[1]] = size
+        return tuple(s)
+
+    def _out_size(self, shape):
+        return (self.height, self.width)
+
+    def get_config(self):
+        config = super().get_config()
+        config["data_format"] = self.data_format
+        return config
+
+
+class Resizing(_ImageLayer):
+    """Resize images to (height, width): ``interpolation`` 'bilinear' (default) or 'nearest'."""
+
+    def __init__(self, height, width, interpolation="bilinear", crop_to_aspect_ratio=False, data_format=None,
+                 **kwargs):
+        super().__init__(data_format=data_format, **kwargs)
+        if interpolation not in ("bilinear", "nearest"):
+            raise ValueError(f"Resizing '{self.name}': interpolation must be 'bilinear' or 'nearest', got "
+                             f"{interpolation!r}")
+        self.height, self.width = int(height), int(width)
+        self.interpolation, self.crop_to_aspect_ratio = interpolation, bool(crop_to_aspect_ratio)
+
+    def _images(self, x, training):
+        return resize_images(x, self.height, self.width, self.interpolation, self.crop_to_aspect_ratio)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update({"height": self.height, "width": self.width, "interpolation": self.interpolation,
+                       "crop_to_aspect_ratio": self.crop_to_aspect_ratio})
+        return config
+
+
+def _center_crop(x: Tensor, th: int, tw: int) -> Tensor:
+    h, w = x._value.shape[1:3]
+    if h < th or w < tw:  # too small: resize the largest window of the right aspect ratio, as Keras
+        return resize_images(x, th, tw, crop_to_aspect_ratio=True)
+    top, left = (h - th) // 2, (w - tw) // 2
+    return A.getitem(x, (slice(None), slice(top, top + th), slice(left, left + tw)))
+
+
+class CenterCrop(_ImageLayer):
+    """The central (height, width) window (a smaller image is resized to cover it first, as Keras)."""
+
+    def __init__(self, height, width, data_format=None, **kwargs):
+        super().__init__(data_format=data_format, **kwargs)
+        self.height, self.width = int(height), int(width)
+
+    def _images(self, x, training):
+        return _center_crop(x, self.height, self.width)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update({"height": self.height, "width": self.width})
+        return config
+
+
+class RandomCrop(_ImageLayer):
+    """Training: one random (height, width) window for the whole batch (an image smaller than that: its
+    largest centred window of that aspect ratio, resized); inference: the input unchanged, as Keras 3."""
+
+    def __init__(self, height, width, seed=None, data_format=None, **kwargs):
+        super().__init__(data_format=data_format, **kwargs)
+        self.height, self.width, self.seed = int(height), int(width), seed
+
+    def _images(self, x, training):
+        if not training:
+            return x
+        h, w = x._value.shape[1:3]
+        if h < self.height or w < self.width:
+            return resize_images(x, self.height, self.width, crop_to_aspect_ratio=True)
+        g = rng.generator(self.seed)
+        top, left = int(g.integers(0, h - self.height + 1)), int(g.integers(0, w - self.width + 1))
+        return A.getitem(x, (slice(None), slice(top, top + self.height), slice(left, left + self.width)))
+
+    def get_config(self):
+        config = super().get_config()
+        config.update({"height": self.height, "width": self.width, "seed": self.seed})
+        return config
+
+
+class RandomFlip(_ImageLayer):
+    """While training, flip each image left-right and/or up-down with probability 1/2 (``mode``:
+    'horizontal', 'vertical' or 'horizontal_and_vertical'); identity at inference."""
+
+    _MODES = ("horizontal", "vertical", "horizontal_and_vertical")
+
+    def __init__(self, mode="horizontal_and_vertical", seed=None, data_format=None, **kwargs):
+        super().__init__(data_format=data_format, **kwargs)
+        if mode not in self._MODES:
+            raise ValueError(f"RandomFlip '{self.name}': mode must be one of {self._MODES}, got {mode!r}")
+        self.mode, self.seed = mode, seed
+
+    def _out_size(self, shape):
+        return None
+
+    def _images(self, x, training):
+        if not training:
+            return x
+        n = x._value.shape[0]
+        g = rng.generator(self.seed)
+        for axis, on in ((2, self.mode != "vertical"), (1, self.mode != "horizontal")):
+            if on:
+                flip = Tensor._wrap((g.random(n) < 0.5).reshape(n, 1, 1, 1))
+                x = A.where(flip, A.reverse(x, [axis]), x)
+        return x
+
+    def get_config(self):
+        config = super().get_config()
+        config.update({"mode": self.mode, "seed": self.seed})
+        return config
+
+
+class UnitNormalization(Layer):
+    """``x / sqrt(max(sum(x**2, axis), 1e-12))``: each sample scaled to unit L2 norm along ``axis``."""
+
+    def __init__(self, axis=-1, **kwargs):
+        super().__init__(**kwargs)
+        self.axis = axis
+
+    def call(self, inputs):
+        x = _float_input(self, inputs)
+        sq = R.reduce_sum(M.square(x), axis=self.axis, keepdims=True)
+        return M.multiply(x, M.rsqrt(M.maximum(sq, 1e-12)))
+
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape)
+
+    def get_config(self):
+        config = super().get_config()
+        config["axis"] = self.axis
+        return config

@@ -1,0 +1,132 @@
+"""Preprocessing layers against numbers printed by real Keras 3.15.1 (tensorflow-cpu) for the same inputs."""
+import numpy as np
+import pytest
+
+import tapeflow as tf
+from tapeflow.data import Dataset
+
+L = tf.keras.layers
+X = np.arange(2 * 4 * 6 * 1, dtype="float32").reshape(2, 4, 6, 1)
+X2 = (np.arange(2 * 5 * 7 * 2, dtype="float32").reshape(2, 5, 7, 2) % 11) / 3
+
+
+def test_resizing_bilinear_nearest_and_aspect_crop_match_keras():
+    np.testing.assert_allclose(L.Resizing(3, 4)(X).numpy()[0, :, :, 0],
+                               [[1.25, 2.75, 4.25, 5.75], [9.25, 10.75, 12.25, 13.75], [17.25, 18.75, 20.25, 21.75]])
+    row = [0, 1, 1, 2, 3, 3, 4, 5, 5]
+    want = np.array([[r * 6 + c for c in row] for r in (0, 1, 2, 2, 3)], np.float32)
+    np.testing.assert_array_equal(L.Resizing(5, 9, interpolation="nearest")(X).numpy()[0, :, :, 0], want)
+    np.testing.assert_allclose(L.Resizing(3, 3, crop_to_aspect_ratio=True)(X).numpy()[0, :, :, 0],
+                               [[2.1667, 3.5, 4.8333], [10.1667, 11.5, 12.8333], [18.1667, 19.5, 20.8333]], atol=1e-4)
+    np.testing.assert_allclose(L.Resizing(3, 10)(X2).numpy()[1, :, :, 1], [
+        [2.0, 2.36667, 2.52778, 2.13889, 0.95556, 0.56667, 1.03333, 1.5, 1.96667, 2.33333],
+        [0.0, 0.36667, 0.83333, 1.3, 1.76667, 2.23333, 2.7, 3.16667, 1.98333, 0.33333],
+        [1.66667, 2.03333, 2.5, 2.96667, 1.84444, 1.02778, 0.7, 1.16667, 1.63333, 2.0]], atol=1e-4)
+
+
+def test_center_crop_and_resize_when_smaller_match_keras():
+    np.testing.assert_array_equal(L.CenterCrop(3, 3)(X).numpy()[0, :, :, 0], [[1, 2, 3], [7, 8, 9], [13, 14, 15]])
+    out = L.CenterCrop(6, 6)(X).numpy()
+    assert out.shape == (2, 6, 6, 1)
+    np.testing.assert_allclose(out[0, 0, :, 0], [1.0, 1.5, 2.167, 2.833, 3.5, 4.0], atol=1e-3)
+    np.testing.assert_allclose(out[0, 5, :, 0], [19.0, 19.5, 20.167, 20.833, 21.5, 22.0], atol=1e-3)
+
+
+def test_channels_first_and_single_images():
+    cf = L.Resizing(3, 4, data_format="channels_first")(X.transpose(0, 3, 1, 2)).numpy()
+    np.testing.assert_allclose(cf.transpose(0, 2, 3, 1), L.Resizing(3, 4)(X).numpy())
+    np.testing.assert_allclose(L.CenterCrop(3, 3)(X[0]).numpy(), L.CenterCrop(3, 3)(X).numpy()[0])
+    with pytest.raises(ValueError, match="rank 4"):
+        L.Resizing(2, 2)(np.zeros((2, 3), np.float32))
+
+
+def test_normalization_given_and_adapted_match_keras():
+    assert L.Normalization(mean=[1.0, 2.0], variance=[4.0, 9.0])(np.array([[3.0, 5.0]])).numpy().tolist() == \
+        [[1.0, 1.0]]
+    assert L.Normalization(mean=[1.0, 2.0], variance=[4.0, 9.0], invert=True)(
+        np.array([[1.0, 1.0]])).numpy().tolist() == [[3.0, 5.0]]
+    d = (np.arange(30, dtype="float32").reshape(10, 3) ** 1.5) / 7
+    norm = L.Normalization(name="norm")
+    norm.adapt(d, batch_size=3)  # streamed in batches of 3, 3, 3, 1
+    assert [w.path for w in norm.weights] == ["norm/mean", "norm/variance", "norm/count"]
+    np.testing.assert_allclose(norm.mean.numpy(), [8.24329, 8.98836, 9.77266], rtol=1e-5)
+    np.testing.assert_allclose(norm.variance.numpy(), [43.6298, 47.34196, 50.9543], rtol=1e-5)
+    np.testing.assert_allclose(norm(d[:2]).numpy(), [[-1.24798, -1.28558, -1.31245], [-1.1356, -1.14024, -1.14531]],
+                               atol=1e-4)
+    from_ds = L.Normalization()
+    from_ds.adapt(Dataset.from_tensor_slices(d).batch(4))
+    np.testing.assert_allclose(from_ds.variance.numpy(), norm.variance.numpy(), rtol=1e-6)
+    with pytest.raises(ValueError, match="both `mean` and `variance`"):
+        L.Normalization(mean=[0.0])
+
+
+def test_rescaling_unit_normalization_and_flip():
+    assert L.Rescaling(1 / 255.0)(np.array([[255]], np.uint8)).numpy().tolist() == [[1.0]]
+    assert L.Rescaling(2.0, offset=-1.0)(np.array([[0.5]])).numpy().tolist() == [[0.0]]
+    np.testing.assert_allclose(L.UnitNormalization()(np.array([[3.0, 4.0], [0.0, 0.0]])).numpy(),
+                               [[0.6, 0.8], [0.0, 0.0]])
+    x = np.tile(np.arange(35, dtype="float32").reshape(1, 5, 7, 1), (64, 1, 1, 1))
+    flip = L.RandomFlip("horizontal", seed=3)
+    np.testing.assert_array_equal(flip(x).numpy(), x)  # inference: identity
+    y = flip(x, training=True).numpy()
+    flipped = (y[:, 0, 0, 0] == 6.0)
+    assert 10 < flipped.sum() < 54 and np.array_equal(y[flipped], x[flipped][:, :, ::-1])
+    assert np.array_equal(y[~flipped], x[~flipped])
+
+
+def test_random_crop_one_window_per_batch_identity_at_inference():
+    x = np.tile(np.arange(35, dtype="float32").reshape(1, 5, 7, 1), (4, 1, 1, 1))
+    crop = L.RandomCrop(2, 3, seed=1)
+    y = crop(x, training=True).numpy()
+    assert y.shape == (4, 2, 3, 1) and len(set(y[:, 0, 0, 0].tolist())) == 1
+    r, c = divmod(int(y[0, 0, 0, 0]), 7)
+    np.testing.assert_array_equal(y[0, :, :, 0], x[0, r:r + 2, c:c + 3, 0])
+    assert crop(x).shape == x.shape
+    assert L.RandomCrop(3, 3)(np.ones((2, 2, 2, 1), np.float32), training=True).shape == (2, 3, 3, 1)
+
+
+def test_model_with_preprocessing_trains_and_round_trips(tmp_path):
+    inp = tf.keras.Input((8, 8, 1))
+    h = L.RandomFlip("horizontal")(L.Rescaling(1 / 4.0)(inp))
+    h = L.Resizing(6, 6)(h)
+    out = L.Dense(2)(L.Flatten()(L.Normalization(mean=0.5, variance=0.25, axis=None)(h)))
+    model = tf.keras.Model(inp, out)
+    model.compile(optimizer="adam", loss="mse")
+    x = np.random.RandomState(0).randint(0, 4, (32, 8, 8, 1)).astype(np.float32)
+    hist = model.fit(x, np.ones((32, 2), np.float32), epochs=3, verbose=0)
+    assert hist.history["loss"][-1] < hist.history["loss"][0]
+    model.save(tmp_path / "m.keras")
+    again = tf.keras.models.load_model(tmp_path / "m.keras")
+    np.testing.assert_allclose(again.predict(x, verbose=0), model.predict(x, verbose=0), rtol=1e-6)
+
+
+def test_resizing_is_differentiable():
+    x = tf.Variable(np.random.RandomState(1).rand(1, 4, 5, 2).astype(np.float64))
+    with tf.GradientTape() as tape:
+        y = tf.reduce_sum(L.Resizing(3, 7, dtype="float64")(x) ** 2)
+    g = tape.gradient(y, x).numpy()
+    eps, num = 1e-6, np.zeros_like(g)
+    base = x.numpy()
+    for idx in np.ndindex(*base.shape):
+        for sgn in (1, -1):
+            p = base.copy()
+            p[idx] += sgn * eps
+            num[idx] += sgn * float(np.sum(L.Resizing(3, 7, dtype="float64")(p).numpy() ** 2)) / (2 * eps)
+    np.testing.assert_allclose(g, num, rtol=1e-5, atol=1e-8)
+
+
+def test_deterministic_preprocessing_replays_bitwise_in_fit():
+    x = np.random.RandomState(2).randint(0, 255, (48, 8, 8, 1)).astype(np.float32)
+    y = np.random.RandomState(3).randint(0, 3, 48)
+    weights = []
+    for jit in (False, "auto"):
+        tf.random.set_seed(0)
+        inp = tf.keras.Input((8, 8, 1))
+        h = L.CenterCrop(6, 6)(L.Resizing(7, 7)(L.Rescaling(1 / 255.0)(inp)))
+        h = L.UnitNormalization()(L.Flatten()(L.Normalization(mean=0.4, variance=0.1, axis=None)(h)))
+        model = tf.keras.Model(inp, L.Dense(3)(h))
+        model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", jit_compile=jit)
+        model.fit(x, y, batch_size=8, epochs=2, verbose=0)
+        weights.append(model.get_weights())
+    assert model._trace_status == "replaying"
+    assert all(np.array_equal(a, b) for a, b in zip(*weights))
