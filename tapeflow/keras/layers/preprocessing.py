@@ -2,9 +2,9 @@
 ``adapt``), Resizing, CenterCrop, RandomCrop, RandomFlip, UnitNormalization.
 
 Images are NHWC (``data_format="channels_first"`` is transposed in and out), a single HWC image
-is accepted too. Resizing follows ``tf.image.resize`` without antialiasing (half-pixel centres):
-bilinear as two interpolation matrices applied with ``einsum`` and nearest as a gather, so both are
-differentiable through existing primitives. Checked against real Keras in
+is accepted too. Resizing follows ``tf.image.resize`` without antialiasing (half-pixel centres, its
+weights): bilinear as two interpolation matrices applied with ``einsum`` and nearest as a gather,
+so both are differentiable through existing primitives. Checked against real Keras in
 ``tests/keras/test_layers_preprocessing.py``.
 
 >>> import numpy as np, tapeflow as tf
@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ... import image as _img
 from ...autodiff.tensor import Tensor, convert_to_tensor
 from ...backend import rng
 from ...ops import array_ops as A
@@ -162,22 +163,6 @@ class Normalization(Layer):
 
 
 # -- resizing and cropping ----------------------------------------------------------------------
-def _interp_matrix(n_in: int, n_out: int, dtype) -> np.ndarray:
-    """(n_out, n_in) bilinear weights with half-pixel centres, as tf.image.resize (no antialias)."""
-    src = np.clip((np.arange(n_out) + 0.5) * (n_in / n_out) - 0.5, 0, n_in - 1)
-    lo = np.floor(src).astype(np.intp)
-    hi = np.minimum(lo + 1, n_in - 1)
-    frac = src - lo
-    m = np.zeros((n_out, n_in))
-    np.add.at(m, (np.arange(n_out), lo), 1 - frac)
-    np.add.at(m, (np.arange(n_out), hi), frac)
-    return m.astype(dtype)
-
-
-def _nearest_index(n_in: int, n_out: int) -> np.ndarray:
-    return np.minimum(np.floor((np.arange(n_out) + 0.5) * (n_in / n_out)).astype(np.intp), n_in - 1)
-
-
 def _aspect_crop(x: Tensor, th: int, tw: int) -> Tensor:
     """The largest centred window of NHWC ``x`` with the aspect ratio th:tw (Keras's crop_to_aspect_ratio)."""
     h, w = x._value.shape[1:3]
@@ -195,11 +180,11 @@ def resize_images(x: Tensor, height: int, width: int, interpolation="bilinear", 
     if (h, w) == (height, width):
         return x
     if interpolation == "nearest":
-        x = A.getitem(x, (slice(None), Tensor._wrap(_nearest_index(h, height))))
-        return A.getitem(x, (slice(None), slice(None), Tensor._wrap(_nearest_index(w, width))))
-    dt = x._value.dtype
-    return einsum("hH,nHWc,wW->nhwc", Tensor._wrap(_interp_matrix(h, height, dt)), x,
-                  Tensor._wrap(_interp_matrix(w, width, dt)))
+        x = A.getitem(x, (slice(None), Tensor._wrap(_img._nearest_index(h, height))))
+        return A.getitem(x, (slice(None), slice(None), Tensor._wrap(_img._nearest_index(w, width))))
+    dt = x._value.dtype  # tf.image.resize's half-pixel tent weights, in the input's dtype
+    return einsum("hH,nHWc,wW->nhwc", Tensor._wrap(_img._linear_weights(h, height, False).astype(dt)), x,
+                  Tensor._wrap(_img._linear_weights(w, width, False).astype(dt)))
 
 
 class _ImageLayer(Layer):
