@@ -1,4 +1,7 @@
 """Preprocessing layers against numbers printed by real Keras 3.15.1 (tensorflow-cpu) for the same inputs."""
+import json
+import os
+
 import numpy as np
 import pytest
 
@@ -130,3 +133,50 @@ def test_deterministic_preprocessing_replays_bitwise_in_fit():
         weights.append(model.get_weights())
     assert model._trace_status == "replaying"
     assert all(np.array_equal(a, b) for a, b in zip(*weights))
+
+
+AUG = os.path.join(os.path.dirname(__file__), "..", "fixtures", "keras3_augmentation.json")
+IMG = (np.arange(35, dtype="float32").reshape(1, 5, 7, 1) * 7 % 13)
+AFFINE = {
+    "rot_reflect": lambda: L.RandomRotation((0.1, 0.1)),
+    "rot_constant": lambda: L.RandomRotation((-0.15, -0.15), fill_mode="constant", fill_value=-1.0),
+    "rot_nearest_interp": lambda: L.RandomRotation((0.07, 0.07), interpolation="nearest", fill_mode="nearest"),
+    "zoom_in": lambda: L.RandomZoom((-0.3, -0.3)),
+    "zoom_out_wrap": lambda: L.RandomZoom((0.4, 0.4), (0.2, 0.2), fill_mode="wrap"),
+    "trans_constant": lambda: L.RandomTranslation((0.2, 0.2), (-0.3, -0.3), fill_mode="constant"),
+    "trans_reflect": lambda: L.RandomTranslation((-0.4, -0.4), (0.25, 0.25)),
+}
+
+
+@pytest.mark.parametrize("case", sorted(AFFINE))
+def test_random_affine_layers_match_keras_with_a_fixed_draw(case):
+    with open(AUG) as f:
+        want = json.load(f)[case]  # written by tests/fixtures/make_keras3_augmentation.py with Keras 3.15.1
+    got = AFFINE[case]()(IMG, training=True).numpy()[0, :, :, 0]
+    np.testing.assert_allclose(got, want, atol=1e-4)
+
+
+def test_random_affine_draws_per_image_identity_at_inference_and_gradients():
+    x = np.tile(IMG, (16, 1, 1, 1))
+    rot = L.RandomRotation(0.2, seed=5)
+    np.testing.assert_array_equal(rot(x).numpy(), x)
+    y = rot(x, training=True).numpy()
+    assert len({arr.tobytes() for arr in y}) > 8  # one angle per image
+    with pytest.raises(ValueError, match="fill_mode"):
+        L.RandomZoom(0.1, fill_mode="mirror")
+    with pytest.raises(ValueError, match="lower <= upper"):
+        L.RandomTranslation((0.3, 0.1), 0.1)
+    v = tf.Variable(IMG.astype(np.float64))
+    layer = L.RandomRotation((0.1, 0.1), fill_mode="constant", fill_value=0.5, dtype="float64")
+    with tf.GradientTape() as tape:
+        out = tf.reduce_sum(layer(v, training=True) ** 2)
+    g = tape.gradient(out, v).numpy()
+    eps, base, num = 1e-6, IMG.astype(np.float64), np.zeros((1, 5, 7, 1))
+    for idx in np.ndindex(*base.shape):
+        for sgn in (1, -1):
+            p = base.copy()
+            p[idx] += sgn * eps
+            num[idx] += sgn * float(np.sum(layer(p, training=True).numpy() ** 2)) / (2 * eps)
+    np.testing.assert_allclose(g, num, rtol=1e-5, atol=1e-7)
+    again = L.RandomRotation.from_config(layer.get_config())
+    assert again.get_config() == layer.get_config()

@@ -1,5 +1,7 @@
 """Preprocessing layers of Keras 3 image and feature pipelines: Rescaling, Normalization (with
-``adapt``), Resizing, CenterCrop, RandomCrop, RandomFlip, UnitNormalization.
+``adapt``), Resizing, CenterCrop, RandomCrop, RandomFlip, UnitNormalization, and the random affine
+augmentations RandomRotation, RandomZoom and RandomTranslation (``affine_transform``: TF's
+ImageProjectiveTransform sampling, with its fill modes reflect/wrap/constant/nearest).
 
 Images are NHWC (``data_format="channels_first"`` is transposed in and out), a single HWC image
 is accepted too. Resizing follows ``tf.image.resize`` without antialiasing (half-pixel centres, its
@@ -29,7 +31,7 @@ from .. import backend as K
 from .base import Layer
 
 __all__ = ["Rescaling", "Normalization", "Resizing", "CenterCrop", "RandomCrop", "RandomFlip",
-           "UnitNormalization"]
+           "UnitNormalization", "RandomRotation", "RandomZoom", "RandomTranslation"]
 
 
 def _float_input(layer, inputs) -> Tensor:
@@ -350,4 +352,170 @@ class UnitNormalization(Layer):
     def get_config(self):
         config = super().get_config()
         config["axis"] = self.axis
+        return config
+
+
+# -- random affine augmentation (rotation, zoom, translation) ----------------------------------
+_FILL_MODES = ("reflect", "wrap", "constant", "nearest")
+
+
+def _map_coord(c: np.ndarray, n: int, mode: str) -> np.ndarray:
+    """Continuous coordinates mapped into [0, n - 1] by ``fill_mode``, as TF's ImageProjectiveTransform."""
+    if mode == "constant":
+        return c
+    if mode == "nearest" or n <= 1:
+        return np.clip(c, 0, n - 1)
+    if mode == "reflect":  # (d c b a | a b c d | d c b a)
+        period = 2 * n
+        c = np.mod(c, period)
+        return np.clip(np.where(c >= n, period - c - 1, c), 0, n - 1)
+    # wrap (a b c d | a b c d | a b c d), TF's arithmetic: shift by whole lengths, counted in (n - 1) steps
+    sz = n - 1
+    c = np.where(c < 0, c + n * (np.trunc(-c / sz) + 1), np.where(c > n - 1, c - n * np.trunc(c / sz), c))
+    return np.clip(c, 0, n - 1)
+
+
+def affine_transform(x: Tensor, transforms: np.ndarray, interpolation="bilinear", fill_mode="reflect",
+                     fill_value=0.0) -> Tensor:
+    """Sample NHWC ``x`` at ``transforms`` (N, 8) = [a0, a1, a2, b0, b1, b2, 0, 0], mapping output
+    (col, row) to input (a0 col + a1 row + a2, b0 col + b1 row + b2), as ``tf.raw_ops.ImageProjectiveTransformV3``.
+
+    Differentiable in ``x``: the output is a weighted gather of its pixels.
+    """
+    n, h, w, c = x._value.shape
+    rows, cols = np.meshgrid(np.arange(h, dtype=np.float64), np.arange(w, dtype=np.float64), indexing="ij")
+    t = np.asarray(transforms, np.float64)
+    src_x = t[:, 0, None, None] * cols + t[:, 1, None, None] * rows + t[:, 2, None, None]
+    src_y = t[:, 3, None, None] * cols + t[:, 4, None, None] * rows + t[:, 5, None, None]
+    src_x, src_y = _map_coord(src_x, w, fill_mode), _map_coord(src_y, h, fill_mode)
+    if interpolation == "nearest":
+        taps = [(np.round(src_y), np.round(src_x), np.ones_like(src_x))]
+    else:
+        y0, x0 = np.floor(src_y), np.floor(src_x)
+        fy, fx = src_y - y0, src_x - x0
+        taps = [(y0, x0, (1 - fy) * (1 - fx)), (y0, x0 + 1, (1 - fy) * fx),
+                (y0 + 1, x0, fy * (1 - fx)), (y0 + 1, x0 + 1, fy * fx)]
+    flat = A.reshape(x, (n, h * w, c))
+    batch = np.arange(n)[:, None]
+    dt = x._value.dtype
+    out, fill = None, np.zeros((n, h * w), np.float64)
+    for ty, tx, wt in taps:
+        inside = (ty >= 0) & (ty <= h - 1) & (tx >= 0) & (tx <= w - 1)
+        idx = (np.clip(ty, 0, h - 1) * w + np.clip(tx, 0, w - 1)).astype(np.intp).reshape(n, h * w)
+        wt = np.where(inside, wt, 0.0).reshape(n, h * w)
+        part = M.multiply(A.getitem(flat, (batch, idx)), Tensor._wrap(wt[..., None].astype(dt)))
+        out = part if out is None else M.add(out, part)
+    for ty, tx, wt in taps:
+        inside = (ty >= 0) & (ty <= h - 1) & (tx >= 0) & (tx <= w - 1)
+        fill += np.where(inside, 0.0, wt).reshape(n, h * w)
+    if fill_value and np.any(fill):
+        out = M.add(out, Tensor._wrap((fill * float(fill_value))[..., None].astype(dt)))
+    return A.reshape(out, (n, h, w, c))
+
+
+def _factor_range(factor, who: str, name: str):
+    lo, hi = (-float(factor), float(factor)) if np.ndim(factor) == 0 else (float(factor[0]), float(factor[1]))
+    if lo > hi:
+        raise ValueError(f"{who}: {name} must be a float or a (lower, upper) pair with lower <= upper, got {factor!r}")
+    return lo, hi
+
+
+class _RandomAffine(_ImageLayer):
+    """Shared by RandomRotation, RandomZoom, RandomTranslation: draw per-image transforms while training."""
+
+    def __init__(self, fill_mode="reflect", interpolation="bilinear", seed=None, fill_value=0.0, data_format=None,
+                 **kwargs):
+        super().__init__(data_format=data_format, **kwargs)
+        if fill_mode not in _FILL_MODES:
+            raise ValueError(f"{type(self).__name__} '{self.name}': fill_mode must be one of {_FILL_MODES}, got "
+                             f"{fill_mode!r}")
+        if interpolation not in ("bilinear", "nearest"):
+            raise ValueError(f"{type(self).__name__} '{self.name}': interpolation must be 'bilinear' or 'nearest', "
+                             f"got {interpolation!r}")
+        self.fill_mode, self.interpolation, self.seed, self.fill_value = fill_mode, interpolation, seed, fill_value
+
+    def _out_size(self, shape):
+        return None
+
+    def _images(self, x, training):
+        if not training:
+            return x
+        n, h, w, _ = x._value.shape
+        return affine_transform(x, self._transforms(rng.generator(self.seed), n, h, w), self.interpolation,
+                                self.fill_mode, self.fill_value)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update({"fill_mode": self.fill_mode, "interpolation": self.interpolation, "seed": self.seed,
+                       "fill_value": self.fill_value})
+        return config
+
+
+class RandomRotation(_RandomAffine):
+    """While training, rotate each image by an angle drawn from ``factor`` (fractions of 2*pi; a float
+    f means [-f, f]; positive is counter-clockwise) about its centre."""
+
+    def __init__(self, factor, fill_mode="reflect", interpolation="bilinear", seed=None, fill_value=0.0, **kwargs):
+        super().__init__(fill_mode, interpolation, seed, fill_value, **kwargs)
+        self.factor = factor
+        self._range = _factor_range(factor, f"RandomRotation '{self.name}'", "factor")
+
+    def _transforms(self, g, n, h, w):
+        angle = g.uniform(*self._range, size=n) * 2 * np.pi
+        cos, sin = np.cos(angle), np.sin(angle)
+        x_off = ((w - 1) - (cos * (w - 1) - sin * (h - 1))) / 2.0
+        y_off = ((h - 1) - (sin * (w - 1) + cos * (h - 1))) / 2.0
+        return np.stack([cos, -sin, x_off, sin, cos, y_off, np.zeros(n), np.zeros(n)], axis=1)
+
+    def get_config(self):
+        config = super().get_config()
+        config["factor"] = _jsonable(self.factor)
+        return config
+
+
+class RandomZoom(_RandomAffine):
+    """While training, zoom each image by 1 + a draw from ``height_factor`` (negative: zoom in, positive:
+    zoom out); ``width_factor`` None keeps the aspect ratio."""
+
+    def __init__(self, height_factor, width_factor=None, fill_mode="reflect", interpolation="bilinear", seed=None,
+                 fill_value=0.0, **kwargs):
+        super().__init__(fill_mode, interpolation, seed, fill_value, **kwargs)
+        self.height_factor, self.width_factor = height_factor, width_factor
+        self._h = _factor_range(height_factor, f"RandomZoom '{self.name}'", "height_factor")
+        self._w = None if width_factor is None else _factor_range(width_factor, f"RandomZoom '{self.name}'",
+                                                                  "width_factor")
+
+    def _transforms(self, g, n, h, w):
+        zh = 1.0 + g.uniform(*self._h, size=n)
+        zw = zh if self._w is None else 1.0 + g.uniform(*self._w, size=n)
+        x_off, y_off = (w - 1) / 2.0 * (1.0 - zw), (h - 1) / 2.0 * (1.0 - zh)
+        zero = np.zeros(n)
+        return np.stack([zw, zero, x_off, zero, zh, y_off, zero, zero], axis=1)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update({"height_factor": _jsonable(self.height_factor), "width_factor": _jsonable(self.width_factor)})
+        return config
+
+
+class RandomTranslation(_RandomAffine):
+    """While training, shift each image by draws from ``height_factor``/``width_factor`` (fractions of its
+    height/width; positive: down/right)."""
+
+    def __init__(self, height_factor, width_factor, fill_mode="reflect", interpolation="bilinear", seed=None,
+                 fill_value=0.0, **kwargs):
+        super().__init__(fill_mode, interpolation, seed, fill_value, **kwargs)
+        self.height_factor, self.width_factor = height_factor, width_factor
+        self._h = _factor_range(height_factor, f"RandomTranslation '{self.name}'", "height_factor")
+        self._w = _factor_range(width_factor, f"RandomTranslation '{self.name}'", "width_factor")
+
+    def _transforms(self, g, n, h, w):
+        dy = g.uniform(*self._h, size=n) * h
+        dx = g.uniform(*self._w, size=n) * w
+        one, zero = np.ones(n), np.zeros(n)
+        return np.stack([one, zero, -dx, zero, one, -dy, zero, zero], axis=1)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update({"height_factor": _jsonable(self.height_factor), "width_factor": _jsonable(self.width_factor)})
         return config
