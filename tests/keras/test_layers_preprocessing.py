@@ -180,3 +180,17 @@ def test_random_affine_draws_per_image_identity_at_inference_and_gradients():
     np.testing.assert_allclose(g, num, rtol=1e-5, atol=1e-7)
     again = L.RandomRotation.from_config(layer.get_config())
     assert again.get_config() == layer.get_config()
+
+
+def test_random_brightness_matches_keras_with_a_fixed_draw():
+    x = (np.arange(48, dtype="float32").reshape(2, 3, 4, 2) * 11 % 255)
+    np.testing.assert_array_equal(L.RandomBrightness((0.2, 0.2))(x, training=True).numpy()[0, :, :, 0],
+                                  [[51, 73, 95, 117], [139, 161, 183, 205], [227, 249, 255, 255]])
+    got = L.RandomBrightness((-0.5, -0.5), value_range=(0, 1))(x / 255, training=True).numpy()[0, :, :, 0]
+    np.testing.assert_allclose(got, [[0, 0, 0, 0], [0, 0, 0.01765, 0.10392], [0.1902, 0.27647, 0.36275, 0.44902]],
+                               atol=1e-5)  # numbers printed by Keras 3.15.1
+    assert np.array_equal(L.RandomBrightness(0.3)(x).numpy(), x)
+    deltas = L.RandomBrightness(0.3, seed=2)(np.zeros((64, 2, 2, 1), np.float32) + 100, training=True).numpy()
+    assert len(np.unique(deltas[:, 0, 0, 0])) == 64 and np.all(np.abs(deltas - 100) <= 0.3 * 255 + 1e-3)
+    with pytest.raises(ValueError, match=r"\[-1, 1\]"):
+        L.RandomBrightness((-1.5, 0.2))

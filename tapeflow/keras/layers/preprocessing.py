@@ -31,7 +31,7 @@ from .. import backend as K
 from .base import Layer
 
 __all__ = ["Rescaling", "Normalization", "Resizing", "CenterCrop", "RandomCrop", "RandomFlip",
-           "UnitNormalization", "RandomRotation", "RandomZoom", "RandomTranslation"]
+           "UnitNormalization", "RandomRotation", "RandomZoom", "RandomTranslation", "RandomBrightness"]
 
 
 def _float_input(layer, inputs) -> Tensor:
@@ -518,4 +518,32 @@ class RandomTranslation(_RandomAffine):
     def get_config(self):
         config = super().get_config()
         config.update({"height_factor": _jsonable(self.height_factor), "width_factor": _jsonable(self.width_factor)})
+        return config
+
+
+class RandomBrightness(_ImageLayer):
+    """While training, add ``delta * (value_range[1] - value_range[0])`` to each image, ``delta`` drawn per
+    image from ``factor`` (in [-1, 1]; a float f means [-f, f]), then clip to ``value_range``."""
+
+    def __init__(self, factor, value_range=(0, 255), seed=None, **kwargs):
+        super().__init__(**kwargs)
+        self.factor, self.value_range, self.seed = factor, tuple(float(v) for v in value_range), seed
+        self._range = _factor_range(factor, f"RandomBrightness '{self.name}'", "factor")
+        if not -1.0 <= self._range[0] <= self._range[1] <= 1.0:
+            raise ValueError(f"RandomBrightness '{self.name}': factor must lie in [-1, 1], got {factor!r}")
+
+    def _out_size(self, shape):
+        return None
+
+    def _images(self, x, training):
+        if not training:
+            return x
+        lo, hi = self.value_range
+        n = x._value.shape[0]
+        delta = rng.generator(self.seed).uniform(*self._range, size=(n, 1, 1, 1)) * (hi - lo)
+        return A.clip_by_value(M.add(x, Tensor._wrap(delta.astype(x._value.dtype))), lo, hi)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update({"factor": _jsonable(self.factor), "value_range": list(self.value_range), "seed": self.seed})
         return config
