@@ -34,37 +34,40 @@ _pool = None
 _pool_key = None   # (threads, pid): a forked child rebuilds the pool (its threads did not survive the fork)
 
 
+def _checked(n, kind: str) -> int:
+    if not isinstance(n, int) or isinstance(n, bool) or n < 0:
+        raise ValueError(f"{kind} thread count must be an integer >= 0 (0: system default), got {n!r}")
+    return n
+
+
+def _from_env(name: str) -> int:
+    """A positive count from environment variable ``name``, or 0 when it is unset or not one."""
+    text = os.environ.get(name, "").strip()
+    return int(text) if text.isdigit() else 0
+
+
 def set_intra_op_threads(n: int) -> None:
     """Use ``n`` threads for chunked elementwise work (0: the environment's default)."""
     global _requested
-    if not isinstance(n, int) or isinstance(n, bool) or n < 0:
-        raise ValueError(f"intra-op thread count must be an integer >= 0 (0: system default), got {n!r}")
-    _requested = n
+    _requested = _checked(n, "intra-op")
 
 
 def intra_op_threads() -> int:
     """The number of threads chunked elementwise work uses (>= 1)."""
-    if _requested:
-        return _requested
-    text = os.environ.get("TAPEFLOW_NUM_THREADS", "").strip()
-    return int(text) if text.isdigit() and int(text) > 0 else 1
+    return _requested or _from_env("TAPEFLOW_NUM_THREADS") or 1
 
 
 def set_inter_op_threads(n: int) -> None:
     """Run large traced training steps as up to ``n`` batch shards at once (0: every usable core; 1: off)."""
     global _inter_requested
-    if not isinstance(n, int) or isinstance(n, bool) or n < 0:
-        raise ValueError(f"inter-op thread count must be an integer >= 0 (0: system default), got {n!r}")
-    _inter_requested = n
+    _inter_requested = _checked(n, "inter-op")
 
 
 def inter_op_threads() -> int:
     """Threads ``fit`` may run batch shards on (>= 1): the setting, ``TAPEFLOW_INTER_OP_THREADS``, or the cores."""
-    if _inter_requested:
-        return _inter_requested
-    text = os.environ.get("TAPEFLOW_INTER_OP_THREADS", "").strip()
-    if text.isdigit() and int(text) > 0:
-        return int(text)
+    n = _inter_requested or _from_env("TAPEFLOW_INTER_OP_THREADS")
+    if n:
+        return n
     try:
         return max(1, len(os.sched_getaffinity(0)))
     except AttributeError:  # not Linux
@@ -85,7 +88,7 @@ def run(tasks, n: int | None = None) -> None:
         from concurrent.futures import ThreadPoolExecutor
         if _pool is not None and _pool_key[1] == key[1]:
             _pool.shutdown(wait=True)
-        _pool, _pool_key = ThreadPoolExecutor(max_workers=n - 1, thread_name_prefix="tapeflow-intra-op"), key
+        _pool, _pool_key = ThreadPoolExecutor(max_workers=n - 1, thread_name_prefix="tapeflow"), key
     # The caller runs the last task itself: one fewer hand-off, and the pool never sits idle waiting on it.
     futures = [_pool.submit(t) for t in tasks[:-1]]
     tasks[-1]()

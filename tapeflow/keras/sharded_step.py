@@ -95,26 +95,24 @@ class Shards:
         self.programs = programs
         self.bounds = bounds
 
-    def forward(self, xs) -> list:
-        outs = [None] * len(self.programs)
+    def _each(self, fn) -> list:
+        """``[fn(program, lo, hi, k) for each shard k]``, the shards on threads with BLAS held to one thread."""
+        got = [None] * len(self.programs)
 
         def task(k):
-            lo, hi = self.bounds[k]
-            outs[k] = self.programs[k].forward([a[lo:hi] for a in xs])
+            got[k] = fn(self.programs[k], *self.bounds[k], k)
         with blas.single_threaded():
             threads.run([lambda k=k: task(k) for k in range(len(self.programs))], n=len(self.programs))
+        return got
+
+    def forward(self, xs) -> list:
+        outs = self._each(lambda prog, lo, hi, k: prog.forward([a[lo:hi] for a in xs]))
         return [np.concatenate(parts) for parts in zip(*outs)]
 
     def backward(self, output_grads, source_grads) -> list:
-        got = [None] * len(self.programs)
         none = [None] * len(source_grads)
-
-        def task(k):
-            lo, hi = self.bounds[k]
-            og = [None if g is None else g[lo:hi] for g in output_grads]
-            got[k] = self.programs[k].backward(og, source_grads if k == 0 else none)
-        with blas.single_threaded():
-            threads.run([lambda k=k: task(k) for k in range(len(self.programs))], n=len(self.programs))
+        got = self._each(lambda prog, lo, hi, k: prog.backward(
+            [None if g is None else g[lo:hi] for g in output_grads], source_grads if k == 0 else none))
         total = []
         for parts in zip(*got):
             acc = None

@@ -13,8 +13,8 @@ and the traced step keeps it, changing only where (1) and the forward part of (3
 
 * The first two steps of a cache key (input shapes/dtypes, the layer tree's ``VERSION``, the count of
   public layer attributes set (``layer.activation = ...`` retraces), the trainable variables) run
-  exactly the eager step while a ``trace.Recorder`` notes every primitive of (1). Each recording becomes a ``trace.Program``. If the two programs (made from batches with
-  different ``x``) agree in primitives, attributes, wiring and constant values, later steps replay it.
+  exactly the eager step while a ``trace.Recorder`` notes every primitive of (1). Each recording
+  becomes a ``trace.Program``. If the two programs (made from batches with different ``x``) agree in primitives, attributes, wiring and constant values, later steps replay it.
 * A replay runs (1) as ``prim.forward`` calls on arrays: no Tensor wrapping, no ``Layer.__call__``.
   (2) runs eagerly, as before, on Tensors wrapping the program's outputs (with ``_keras_logits``
   / ``_keras_act`` restored), under a small tape that watches them: every label check, sample
@@ -83,7 +83,8 @@ def _traceable_layer_types() -> frozenset:
         act.ReLU, act.Softmax, act.LeakyReLU, act.ELU, OpLayer,
         recurrent.SimpleRNN, recurrent.LSTM, recurrent.GRU,
         rnn_cells.SimpleRNNCell, rnn_cells.LSTMCell, rnn_cells.GRUCell,
-        prep.Rescaling, prep.Normalization, prep.Resizing, prep.CenterCrop, prep.UnitNormalization})  # no layer above makes a mask an RNN would read
+        prep.Rescaling, prep.Normalization, prep.Resizing, prep.CenterCrop, prep.UnitNormalization})
+# (no layer above makes a mask, so the recurrent layers never branch on one)
 
 
 _TRACEABLE_LAYERS: set = set()  # filled on first use; built-in layers whose call() reads no data in Python
@@ -272,13 +273,7 @@ class TracedStep:
             entry.shards = probe if why is None else f"batch shards: {why}"
             if why is None:
                 model.__dict__["_trace_status"] = f"replaying on {len(probe.programs)} batch shards"
-        grads = [None if a is None else Tensor._wrap(a) for a in got]
-        if model._trainer_record_grads:
-            model._trainer_last_grads = (grads, variables, scale)
-        optimizer.apply_gradients(zip(grads, variables))
-        model.__dict__["_trace_counts"]["replayed"] += 1
-        return model.compute_metrics(x, y, y_pred, sw)
-
+        return self._update([None if a is None else Tensor._wrap(a) for a in got], variables, scale, x, y, y_pred, sw)
 
     def _replay_full(self, entry, x, y, sw, xs, variables):
         """One program from the inputs and labels to the loss, and its backward walk: the eager step's
@@ -293,12 +288,20 @@ class TracedStep:
             model.compiled_loss.last_per_output = [Tensor._wrap(a) for a in vals[1:k]]
         model._track_loss(loss, y_pred, x)
         got = prog.backward([np.ones_like(vals[0])] + [None] * (len(vals) - 1), [None] * len(variables))
-        grads = [None if a is None else Tensor._wrap(a) for a in got]
-        if model._trainer_record_grads:
-            model._trainer_last_grads = (grads, variables, None)
-        model.optimizer.apply_gradients(zip(grads, variables))
+        return self._update([None if a is None else Tensor._wrap(a) for a in got], variables, None, x, y, y_pred, sw)
+
+    def _update(self, grads, variables, scale, x, y, y_pred, sw):
+        """The eager step's tail: the gradients handed to callbacks, the update, the metrics."""
+        model = self.model
+        _apply(model, grads, variables, scale)
         model.__dict__["_trace_counts"]["replayed"] += 1
         return model.compute_metrics(x, y, y_pred, sw)
+
+
+def _apply(model, grads, variables, scale) -> None:
+    if model._trainer_record_grads:
+        model._trainer_last_grads = (grads, variables, scale)
+    model.optimizer.apply_gradients(zip(grads, variables))
 
 
 def _outputs_struct(meta, outs):
@@ -347,7 +350,8 @@ def _unflatten(structure, it):
 
 
 def _recorded_step(model, x, y, sw, xs, variables):
-    """The eager ``Model.train_step`` with its forward pass recorded: (logs, Program or reason, meta)."""
+    """The eager ``Model.train_step``, recorded: (logs, forward Program or reason, meta, Program with the
+    loss or reason)."""
     optimizer = model.optimizer
     scale = getattr(optimizer, "loss_scale_factor", None)
     weights = model.weights
@@ -374,11 +378,9 @@ def _recorded_step(model, x, y, sw, xs, variables):
             scaled = loss if scale is None else optimizer.scale_loss(loss)
     finally:
         rng.generator = generator
-    result, meta, full = None, None, None
-    if drew and not forward_drew:
-        full = "the loss draws random numbers"
-    drew = forward_drew
-    if drew:
+    result, meta = None, None
+    full = "the loss draws random numbers" if drew and not forward_drew else None
+    if forward_drew:
         result = "the forward pass draws random numbers (Dropout, noise layers)"
     elif changed:
         result = (f"the forward pass assigns to variable '{changed[0].path}' outside the primitives "
@@ -390,10 +392,7 @@ def _recorded_step(model, x, y, sw, xs, variables):
         if full is None and not isinstance(result, str):
             full = _build_full(model, rec.ops, tape._nodes, xs, (y, sw), loss, y_pred, variables, scale)
     model._track_loss(loss, y_pred, x)
-    grads = tape.gradient(scaled, variables)
-    if model._trainer_record_grads:
-        model._trainer_last_grads = (grads, variables, scale)
-    optimizer.apply_gradients(zip(grads, variables))
+    _apply(model, tape.gradient(scaled, variables), variables, scale)
     return model.compute_metrics(x, y, y_pred, sw), result, meta, full
 
 
@@ -413,12 +412,9 @@ def _build_full(model, ops, nodes, xs, labels, loss, y_pred, variables, scale):
     per = list(getattr(model.compiled_loss, "last_per_output", None) or [])  # per-output losses: their trackers
     if not all(type(t) is Tensor for t in per):
         return "a per-output loss is not a Tensor"
-    masks = {id(n.out): tuple(n.mask) for n in nodes}
-    try:
-        prog = trace.Program.build(ops, xs + ys, [loss] + per + got[0], masks, variables)
-    except trace.Untraceable as e:
-        return str(e)
-    prog.n_loss_parts = len(per)
+    prog = _program(ops, nodes, xs + ys, [loss] + per + got[0], variables)
+    if not isinstance(prog, str):
+        prog.n_loss_parts = len(per)
     return prog
 
 
@@ -476,9 +472,13 @@ def _build(ops, nodes, xs, y_pred, variables):
     if isinstance(got, str):
         return got, None
     outs, leaves = got
-    masks = {id(n.out): tuple(n.mask) for n in nodes}
+    prog = _program(ops, nodes, xs, outs, variables)
+    return (prog, None) if isinstance(prog, str) else (prog, (_shape_of(y_pred), tuple(leaves)))
+
+
+def _program(ops, nodes, inputs, outputs, variables):
+    """``trace.Program.build`` with the tape's masks, or why the recording cannot become one."""
     try:
-        prog = trace.Program.build(ops, xs, outs, masks, variables)
+        return trace.Program.build(ops, inputs, outputs, {id(n.out): tuple(n.mask) for n in nodes}, variables)
     except trace.Untraceable as e:
-        return str(e), None
-    return prog, (_shape_of(y_pred), tuple(leaves))
+        return str(e)

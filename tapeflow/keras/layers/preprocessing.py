@@ -398,16 +398,14 @@ def affine_transform(x: Tensor, transforms: np.ndarray, interpolation="bilinear"
     flat = A.reshape(x, (n, h * w, c))
     batch = np.arange(n)[:, None]
     dt = x._value.dtype
-    out, fill = None, np.zeros((n, h * w), np.float64)
+    out, fill = None, np.zeros((n, h * w), np.float64)  # fill: the weight that fell outside the image
     for ty, tx, wt in taps:
-        inside = (ty >= 0) & (ty <= h - 1) & (tx >= 0) & (tx <= w - 1)
+        inside = ((ty >= 0) & (ty <= h - 1) & (tx >= 0) & (tx <= w - 1)).reshape(n, h * w)
         idx = (np.clip(ty, 0, h - 1) * w + np.clip(tx, 0, w - 1)).astype(np.intp).reshape(n, h * w)
-        wt = np.where(inside, wt, 0.0).reshape(n, h * w)
-        part = M.multiply(A.getitem(flat, (batch, idx)), Tensor._wrap(wt[..., None].astype(dt)))
+        wt = wt.reshape(n, h * w)
+        fill += np.where(inside, 0.0, wt)
+        part = M.multiply(A.getitem(flat, (batch, idx)), Tensor._wrap(np.where(inside, wt, 0.0)[..., None].astype(dt)))
         out = part if out is None else M.add(out, part)
-    for ty, tx, wt in taps:
-        inside = (ty >= 0) & (ty <= h - 1) & (tx >= 0) & (tx <= w - 1)
-        fill += np.where(inside, 0.0, wt).reshape(n, h * w)
     if fill_value and np.any(fill):
         out = M.add(out, Tensor._wrap((fill * float(fill_value))[..., None].astype(dt)))
     return A.reshape(out, (n, h, w, c))

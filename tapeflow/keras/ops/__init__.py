@@ -37,7 +37,8 @@ def _symbolic_aware(name, fn):
 
     def op(*args, **kwargs):
         for a in args:  # (this module's any/map are keras.ops': the builtins by name)
-            if type(a) is KerasTensor or (type(a) in (list, tuple) and _builtins.any(type(e) is KerasTensor for e in a)):
+            if type(a) is KerasTensor or (type(a) in (list, tuple)
+                                          and _builtins.any(type(e) is KerasTensor for e in a)):
                 from ..models.functional import keras_op_call
                 return keras_op_call(name, args, kwargs)
         return fn(*args, **kwargs)
