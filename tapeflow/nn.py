@@ -9,9 +9,9 @@ from .ops.nn_ops import (bias_add, dropout, elu, embedding_lookup, gelu, l2_norm
 
 
 def __getattr__(name):
-    # Convolution and pooling live in ops.conv_ops; imported on first use.
-    from .ops import conv_ops
-    try:
-        return getattr(conv_ops, name)
-    except AttributeError:
-        raise AttributeError(f"module 'tapeflow.nn' has no attribute {name!r}") from None
+    # Convolution (ops.conv_ops) and pooling (ops.pool_ops), imported on first use.
+    from .ops import conv_ops, pool_ops
+    for module in (conv_ops, pool_ops):
+        if not name.startswith("_") and hasattr(module, name):
+            return getattr(module, name)
+    raise AttributeError(f"module 'tapeflow.nn' has no attribute {name!r}")

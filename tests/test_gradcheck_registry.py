@@ -20,6 +20,7 @@ from tapeflow.debug import GradientCheckError, check_gradients
 from tapeflow.ops import array_ops as A
 from tapeflow.ops import conv_ops as C
 from tapeflow.ops import graph_ops as G
+from tapeflow.ops import pool_ops as P
 from tapeflow.ops import rnn_ops as R
 from tapeflow.ops.registry import REGISTRY, bind
 
@@ -195,15 +196,15 @@ CASES = {
     "max_pool2d": [("valid", lambda x: tf.nn.max_pool2d(x, 2, 2, "VALID"), [distinct(2, 4, 4, 2)]),
                    ("same-overlap", lambda x: tf.nn.max_pool2d(x, 3, 2, "SAME"), [distinct(1, 5, 6, 2)]),
                    ("1d", lambda x: tf.nn.max_pool1d(x, 2, 1, "VALID"), [distinct(2, 5, 2)])],
-    "max_pool2d_vjp": [("direct", lambda g, x: bind(C._max_pool_vjp, g, x, ksize=(3, 3), strides=(2, 2), pads=_SAME3),
+    "max_pool2d_vjp": [("direct", lambda g, x: bind(P._max_pool_vjp, g, x, ksize=(3, 3), strides=(2, 2), pads=_SAME3),
                         [rnd(1, 3, 3, 2), distinct(1, 5, 5, 2)])],
-    "max_pool2d_select": [("direct", lambda h, x: bind(C._max_pool_select, h, x, ksize=(2, 2), strides=(1, 1),
+    "max_pool2d_select": [("direct", lambda h, x: bind(P._max_pool_select, h, x, ksize=(2, 2), strides=(1, 1),
                                                        pads=((0, 0), (0, 0))),
                            [rnd(1, 4, 4, 2), distinct(1, 4, 4, 2)])],
     "avg_pool2d": [("valid", lambda x: tf.nn.avg_pool2d(x, 2, 2, "VALID"), [rnd(2, 4, 4, 2)]),
                    ("same", lambda x: tf.nn.avg_pool2d(x, 3, 2, "SAME"), [rnd(1, 5, 6, 2)]),
                    ("1d", lambda x: tf.nn.avg_pool1d(x, 3, 2, "SAME"), [rnd(2, 5, 2)])],
-    "avg_pool2d_vjp": [("direct", lambda g: bind(C._avg_pool_vjp, g, input_shape=(1, 5, 5, 2), ksize=(3, 3),
+    "avg_pool2d_vjp": [("direct", lambda g: bind(P._avg_pool_vjp, g, input_shape=(1, 5, 5, 2), ksize=(3, 3),
                                                  strides=(2, 2), pads=_SAME3), [rnd(1, 3, 3, 2)])],
     # -- fused dense (+ relu) (Dense layer hot path) ------------------------------------------
     "dense": [("relu", lambda x, w, b: tapeflow.ops.dense_ops.dense(x, w, b, relu=True), [rnd(4, 3), rnd(3, 5), away(5)]),

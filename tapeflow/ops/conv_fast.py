@@ -6,9 +6,7 @@ upstream gradient once by ``ans > 0`` and hands it to the same backprop primitiv
 ``conv2d``, so it is closed under differentiation like them.
 
 The ``fast`` twins (used by the tape for plain first-order gradients) run the NumPy kernels of
-``conv_ops`` directly, and max pooling's twin reuses the forward's output as each window's
-maximum instead of recomputing it; non-overlapping windows (the usual 2x2 / stride 2) work on a
-reshaped view with one broadcast comparison.
+``conv_ops`` directly. ``conv2d_transpose_bias`` does the same for transposed convolutions.
 """
 from __future__ import annotations
 
@@ -133,54 +131,8 @@ def conv2d_transpose_bias(x: Tensor, w: Tensor, b: Tensor, output_shape, strides
     return bind(_tconv_bias, x, w, b, relu=bool(relu), **attrs)
 
 
-# -- array twins of the conv2d and max_pool2d VJPs --------------------------------------------
+# -- array twins of the conv2d VJPs ----------------------------------------------------------
 REGISTRY["conv2d"].fast = (
     lambda g, ans, x, w, **a: C._conv_input_fwd(g, w, x.shape, **a),
     lambda g, ans, x, w, **a: C._conv_filter_fwd(x, g, w.shape, **a),
 )
-
-
-def _max_pool_vjp_given_max(g, x, best, ksize, strides, pads):
-    """Route each window's gradient to its first maximum, the window maxima ``best`` given."""
-    n, h, wd, c = x.shape
-    ho, wo = best.shape[1:3]
-    kh, kw = ksize
-    g = np.asarray(g)
-    if tuple(strides) == tuple(ksize) and not any(p for pair in pads for p in pair):
-        xv = x[:, :ho * kh, :wo * kw]
-        exact = xv.shape == x.shape
-        xv = xv.reshape(n, ho, kh, wo, kw, c)
-        hit = xv == best[:, :, None, :, None, :]
-        taps = [hit[:, :, i, :, j, :] for i in range(kh) for j in range(kw)]
-        taken = taps[0].copy()
-        for k, m in enumerate(taps[1:], 2):
-            last = k == len(taps)
-            if not last:
-                seen = np.logical_or(taken, m)
-            np.greater(m, taken, out=m)  # a maximum not already claimed by an earlier tap
-            if not last:
-                taken = seen
-        # one broadcast multiply routes every window's gradient to its (now single) hit
-        if exact:
-            return np.multiply(g[:, :, None, :, None, :], hit, dtype=g.dtype).reshape(x.shape)
-        dx = np.zeros(x.shape, dtype=g.dtype)
-        dx[:, :ho * kh, :wo * kw] = np.multiply(g[:, :, None, :, None, :], hit, dtype=g.dtype).reshape(
-            n, ho * kh, wo * kw, c)
-        return dx
-    xp = C._pad(x, pads, C._lowest(x.dtype))
-    dxp = np.zeros(xp.shape, dtype=g.dtype)
-    taken = np.zeros(best.shape, dtype=bool)
-    m = np.empty(best.shape, dtype=bool)
-    tmp = np.empty(best.shape, dtype=g.dtype)
-    for i in range(kh):
-        for j in range(kw):
-            sl = C._tap_slice(i, j, ho, wo, strides, (1, 1))
-            np.equal(xp[sl], best, out=m)
-            np.greater(m, taken, out=m)
-            np.logical_or(taken, m, out=taken)
-            np.multiply(g, m, out=tmp)
-            dxp[sl] += tmp
-    return C._crop(dxp, pads, h, wd)
-
-
-REGISTRY["max_pool2d"].fast = (lambda g, ans, x, **a: _max_pool_vjp_given_max(g, x, ans, **a),)

@@ -6,7 +6,7 @@ global pools are reductions over the spatial axes (``keepdims`` keeps them as si
 from __future__ import annotations
 
 from ...ops import array_ops as A
-from ...ops import conv_ops as C
+from ...ops import pool_ops as P
 from ...ops import math_ops as M
 from ...ops import reduce_ops as R
 from .. import backend as K
@@ -37,9 +37,9 @@ class _Pooling(Layer):
             return shape_only(self, inputs)
         cf = self.data_format == "channels_first"
         if self.rank == 2:
-            fn = C.max_pool2d if self._mode == "max" else C.avg_pool2d
+            fn = P.max_pool2d if self._mode == "max" else P.avg_pool2d
             return fn(inputs, self.pool_size, self.strides, self.padding.upper(), "NCHW" if cf else "NHWC")
-        fn = C.max_pool1d if self._mode == "max" else C.avg_pool1d
+        fn = P.max_pool1d if self._mode == "max" else P.avg_pool1d
         return fn(inputs, self.pool_size, self.strides, self.padding.upper(), "NCW" if cf else "NWC")
 
     def compute_output_shape(self, input_shape):

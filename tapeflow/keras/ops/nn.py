@@ -162,10 +162,10 @@ def conv(inputs, kernel, strides=1, padding="valid", data_format=None, dilation_
 
 
 def max_pool(inputs, pool_size, strides=None, padding="valid", data_format=None):
-    from ...ops import conv_ops
-    return conv_ops.max_pool2d(_float(inputs), pool_size, strides or pool_size, padding.upper())
+    from ...ops import pool_ops
+    return pool_ops.max_pool2d(_float(inputs), pool_size, strides or pool_size, padding.upper())
 
 
 def average_pool(inputs, pool_size, strides=None, padding="valid", data_format=None):
-    from ...ops import conv_ops
-    return conv_ops.avg_pool2d(_float(inputs), pool_size, strides or pool_size, padding.upper())
+    from ...ops import pool_ops
+    return pool_ops.avg_pool2d(_float(inputs), pool_size, strides or pool_size, padding.upper())
