@@ -1,6 +1,6 @@
 """Pooling layers with Keras 3's names and defaults (``strides`` default to ``pool_size``).
 
-Windowed pools run ``tapeflow.ops.conv_ops`` max/avg pooling (strided views, no im2col copy);
+Windowed pools run ``tapeflow.ops.pool_ops`` max/avg pooling (strided views, no im2col copy);
 global pools are reductions over the spatial axes (``keepdims`` keeps them as size 1).
 """
 from __future__ import annotations
