@@ -2,26 +2,30 @@
 
 Run: ``python benchmarks/optimizer_step.py [--repeat 7] [--steps 50] [--threads N]``. A ~1.05M-parameter
 set of float32 variables (three 512x512 matrices, one 256x1024 and their biases) gets fixed gradients;
-each contender applies ``--steps`` updates and the median over ``--repeat`` runs is reported as
-microseconds per step, for SGD with momentum, Adam, AdamW and RMSprop, with the ratio tapeflow / torch
-(below 1: tapeflow is faster). Both sides run with the same number of threads (``--threads``, default
+each contender applies ``--steps`` updates, the two taking turns ``--repeat`` times (so a slow spell of
+a shared machine hits both), and the medians are reported as microseconds per step, for SGD with
+momentum, Adam, AdamW and RMSprop, with the ratio tapeflow / torch (below 1: tapeflow is faster). Both sides run with the same number of threads (``--threads``, default
 each library's own default; tapeflow splits large elementwise updates over its intra-op threads).
 """
 from __future__ import annotations
 
 import argparse
 import os
+import statistics
 import sys
+import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 sys.path.insert(0, os.path.dirname(__file__))
-from _common import clean_blas_env, median_time  # noqa: E402
+from _common import clean_blas_env  # noqa: E402
 
 clean_blas_env()
 
 import numpy as np  # noqa: E402
 
 SHAPES = [(512, 512), (512,), (512, 512), (512,), (512, 512), (512,), (256, 1024), (1024,)]
+
+PAUSE = 0.3  # seconds before each timed run: longer than OpenBLAS's and OpenMP's spin-waits
 
 # (name, tapeflow factory, torch factory): hyper-parameters chosen so both do the same work.
 CASES = [
@@ -35,7 +39,7 @@ CASES = [
 ]
 
 
-def bench_tapeflow(make, grads, steps, repeat):
+def setup_tapeflow(make, grads, steps):
     import tapeflow as tf
     from tapeflow.keras import optimizers as O
     variables = [tf.Variable(np.random.default_rng(i).normal(size=s).astype(np.float32) * 0.01)
@@ -47,10 +51,10 @@ def bench_tapeflow(make, grads, steps, repeat):
     def run():
         for _ in range(steps):
             opt.apply_gradients(zip(gts, variables))
-    return median_time(run, repeat)[0] / steps * 1e6
+    return run
 
 
-def bench_torch(make, grads, steps, repeat):
+def setup_torch(make, grads, steps):
     import torch
     params = [torch.nn.Parameter(torch.tensor(np.random.default_rng(i).normal(size=s).astype(np.float32) * 0.01))
               for i, s in enumerate(SHAPES)]
@@ -62,7 +66,23 @@ def bench_torch(make, grads, steps, repeat):
     def run():
         for _ in range(steps):
             opt.step()
-    return median_time(run, repeat)[0] / steps * 1e6
+    return run
+
+
+def alternate(runs, repeat):
+    """Median seconds of each zero-argument callable in ``runs``, timed in turn ``repeat`` times.
+
+    Each run starts after a pause: the other library's worker threads (OpenBLAS's, OpenMP's) keep
+    spinning on the cores for a while after its last call, and one process of a user runs one library.
+    """
+    times = [[] for _ in runs]
+    for _ in range(repeat):
+        for run, ts in zip(runs, times):
+            time.sleep(PAUSE)
+            t = time.perf_counter()
+            run()
+            ts.append(time.perf_counter() - t)
+    return [statistics.median(ts) for ts in times]
 
 
 def main(argv=None):
@@ -86,8 +106,8 @@ def main(argv=None):
           f"tapeflow {tf.keras.optimizers.parallel.threads.intra_op_threads()} threads")
     print(f"{'optimizer':<16}{'tapeflow us/step':>18}{'torch us/step':>16}{'ratio':>9}")
     for name, ours, theirs in CASES:
-        t_ours = bench_tapeflow(ours, grads, args.steps, args.repeat)
-        t_theirs = bench_torch(theirs, grads, args.steps, args.repeat)
+        runs = [setup_tapeflow(ours, grads, args.steps), setup_torch(theirs, grads, args.steps)]
+        t_ours, t_theirs = (t / args.steps * 1e6 for t in alternate(runs, args.repeat))
         print(f"{name:<16}{t_ours:>18.0f}{t_theirs:>16.0f}{t_ours / t_theirs:>8.2f}x")
 
 

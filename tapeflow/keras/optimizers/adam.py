@@ -5,6 +5,7 @@ import math
 
 import numpy as np
 
+from ...backend import blas
 from .base import Optimizer
 
 
@@ -50,13 +51,10 @@ class Adam(Optimizer):
 
     def _update_arrays(self, gradient, w, slots, scratch, learning_rate):
         m, v, tmp = slots[0], slots[1], scratch[0]
-        np.subtract(gradient, m, out=tmp)
-        tmp *= 1.0 - self.beta_1
-        m += tmp
+        b1, b2 = self.beta_1, self.beta_2
+        blas.axpby_into(1.0 - b1, gradient, b1, m, tmp)      # m = b1 m + (1 - b1) g: one pass in BLAS
         np.multiply(gradient, gradient, out=tmp)
-        tmp -= v
-        tmp *= 1.0 - self.beta_2
-        v += tmp
+        blas.axpby_into(1.0 - b2, tmp, b2, v, tmp)           # v = b2 v + (1 - b2) g^2
         if self.amsgrad:
             v_hat = slots[2]
             np.maximum(v_hat, v, out=v_hat)
@@ -64,8 +62,7 @@ class Adam(Optimizer):
         np.sqrt(v, out=tmp)
         tmp += self.epsilon
         np.divide(m, tmp, out=tmp)
-        tmp *= self._alpha
-        w -= tmp
+        blas.axpby_into(-self._alpha, tmp, 1.0, w, tmp)
 
     def get_config(self):
         config = super().get_config()

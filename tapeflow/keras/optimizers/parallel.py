@@ -6,7 +6,9 @@ is memory-bound NumPy work on one core, so ``apply`` cuts every variable (and it
 slots and scratch buffers) into contiguous chunks of ``MIN_CHUNK`` elements or more and runs the
 chunks on ``tapeflow.backend.threads`` (NumPy releases the GIL in ufunc loops). Each element
 sees exactly the operations it would see unchunked, so the result is bitwise the same for any
-thread count. Small models (under ``MIN_TOTAL`` elements) skip the pool: the hand-off would cost
+thread count (where a rule uses ``blas.axpby_into``, a piece under ``MIN_LEVEL1`` elements takes
+NumPy's path instead of BLAS's: the same numbers on x86-64 OpenBLAS, whose axpby rounds as NumPy
+does; within one rounding on a BLAS that fuses the multiply-add). Small models (under ``MIN_TOTAL`` elements) skip the pool: the hand-off would cost
 more than it saves.
 """
 from __future__ import annotations

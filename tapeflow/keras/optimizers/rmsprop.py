@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ...backend import blas
 from .base import Optimizer
 
 
@@ -51,28 +52,22 @@ class RMSprop(Optimizer):
 
     def _update_arrays(self, gradient, w, slots, scratch, learning_rate):
         (v, a, mom), tmp, rho = slots, scratch[0], self.rho
-        v *= rho
         np.multiply(gradient, gradient, out=tmp)
-        tmp *= 1.0 - rho
-        v += tmp
+        blas.axpby_into(1.0 - rho, tmp, rho, v, tmp)         # v = rho v + (1 - rho) g^2: one pass in BLAS
         if a is not None:
-            a *= rho
-            np.multiply(gradient, 1.0 - rho, out=tmp)
-            a += tmp
+            blas.axpby_into(1.0 - rho, gradient, rho, a, tmp)
             np.multiply(a, a, out=tmp)
             np.subtract(v, tmp, out=tmp)
             tmp += self.epsilon
         else:
             np.add(v, self.epsilon, out=tmp)
         np.sqrt(tmp, out=tmp)
-        np.divide(gradient, tmp, out=tmp)
-        tmp *= learning_rate                      # the increment lr * g / sqrt(denominator)
+        np.divide(gradient, tmp, out=tmp)         # the increment is lr * tmp
         if mom is not None:
-            mom *= self.momentum
-            mom += tmp
+            blas.axpby_into(learning_rate, tmp, self.momentum, mom, tmp)
             w -= mom
         else:
-            w -= tmp
+            blas.axpby_into(-learning_rate, tmp, 1.0, w, tmp)
 
     def get_config(self):
         config = super().get_config()
