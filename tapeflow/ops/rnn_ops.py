@@ -125,13 +125,14 @@ def _lstm_fwd(xp, h0, c0, rk, mask=None):
     u = G // 4
     dt = xp.dtype
     out = np.empty((T, 2, B, u), dtype=dt)
-    # Activations through exp (faster than np.tanh): with z' = -s*z, s = 1 on i, f, o and 2 on the
-    # candidate block, sigmoid(z) = 1 / (1 + exp(z')) and tanh(z) = 2 / (1 + exp(z')) - 1.
+    # Gates through exp (faster than np.tanh on the (B, 4u) block): with z' = -s*z, s = 1 on i, f, o
+    # and 2 on the candidate block, every gate becomes q = 1 / (1 + exp(z')): sigmoid(z) on i, f, o
+    # and sigmoid(2 z) on the candidate, whose tanh is 2 q - 1 (folded into i * (2 q - 1) = 2 i q - i).
     neg_s = np.full(G, -1.0, dtype=dt)
     neg_s[2 * u:3 * u] = -2.0
     xs = xp * neg_s
     rks = rk * neg_s
-    gates = np.empty((T, B, G), dtype=dt)   # kept for the backward pass (see _saved)
+    gates = np.empty((T, B, G), dtype=dt)   # the q's, kept for the backward pass (see _saved)
     tcs = np.empty((T, B, u), dtype=dt)     # tanh(c_t)
     h, c = h0, c0
     with np.errstate(over="ignore"):
@@ -142,18 +143,14 @@ def _lstm_fwd(xp, h0, c0, rk, mask=None):
             np.exp(z, out=z)
             z += 1.0
             np.reciprocal(z, out=z)
-            cand = z[:, 2 * u:3 * u]
-            cand *= 2.0
-            cand -= 1.0
             hn, cn, tc = out[t, 0], out[t, 1], tcs[t]
+            i = z[:, :u]
+            np.multiply(i, z[:, 2 * u:3 * u], out=tc)
+            tc += tc
+            tc -= i                                # i * tanh(candidate)
             np.multiply(z[:, u:2 * u], c, out=cn)
-            np.multiply(z[:, :u], cand, out=tc)
             cn += tc
-            np.multiply(cn, -2.0, out=tc)
-            np.exp(tc, out=tc)
-            tc += 1.0
-            np.divide(2.0, tc, out=tc)
-            tc -= 1.0
+            np.tanh(cn, out=tc)
             np.multiply(tc, z[:, 3 * u:], out=hn)
             if mask is not None:
                 keep = ~mask[t][:, None]
@@ -187,13 +184,17 @@ def _lstm_grads(g, out, xp, h0, c0, rk, mask=None):
     saved = _saved(out)
     if saved is not None and saved[0].shape == (T, B, G):
         Z, tc = saved
+        Z4 = Z.reshape(T, B, 4, u)
+        Gc = Z4[:, :, 2] * 2.0
+        Gc -= 1.0                          # the forward kept sigmoid(2 z) for the candidate
     else:  # recompute every gate with one matmul
         Z = np.matmul(Hprev.reshape(-1, u), rk).reshape(T, B, G)
         Z += xp
         _lstm_gates_(Z, *_lstm_scales(u, dt))
         tc = np.tanh(C)
-    Z4 = Z.reshape(T, B, 4, u)
-    I, F, Gc, O = Z4[:, :, 0], Z4[:, :, 1], Z4[:, :, 2], Z4[:, :, 3]
+        Z4 = Z.reshape(T, B, 4, u)
+        Gc = Z4[:, :, 2]
+    I, F, O = Z4[:, :, 0], Z4[:, :, 1], Z4[:, :, 3]
     K = O * (1 - tc * tc)                 # d c_t / d h_t-path factor
     P = np.empty((T, B, 4, u), dtype=dt)  # dz = P * [dc, dc, dc, dh]
     P[:, :, 0] = Gc * I * (1 - I)
@@ -201,14 +202,16 @@ def _lstm_grads(g, out, xp, h0, c0, rk, mask=None):
     P[:, :, 2] = I * (1 - Gc * Gc)
     P[:, :, 3] = tc * O * (1 - O)
     gh, gc = g[:, 0], g[:, 1]
+    last_h_only = not gh[:-1].any()        # return_sequences=False: skip adding zeros at each step
+    with_gc = gc.any()                     # return_state or a loss on c: rare
     rkT = np.ascontiguousarray(rk.T)
     dZ = np.empty((T, B, 4, u), dtype=dt)
     mf = _mask_float(mask, dt)
     dh = np.zeros((B, u), dtype=dt)
     dc = np.zeros((B, u), dtype=dt)
     for t in range(T - 1, -1, -1):
-        dht = gh[t] + dh
-        dcin = gc[t] + dc
+        dht = dh if last_h_only and t < T - 1 else gh[t] + dh
+        dcin = gc[t] + dc if with_gc else dc
         if mf is None:
             dct = dcin + dht * K[t]
         else:
