@@ -20,6 +20,7 @@ from tapeflow.debug import GradientCheckError, check_gradients
 from tapeflow.ops import array_ops as A
 from tapeflow.ops import conv_ops as C
 from tapeflow.ops import graph_ops as G
+from tapeflow.ops import math_ops as M
 from tapeflow.ops import pool_ops as P
 from tapeflow.ops import rnn_ops as R
 from tapeflow.ops.registry import REGISTRY, bind
@@ -27,6 +28,7 @@ from tapeflow.ops.registry import REGISTRY, bind
 # import every op module so that REGISTRY is complete and deterministic
 for _m in pkgutil.iter_modules(tapeflow.ops.__path__):
     importlib.import_module(f"tapeflow.ops.{_m.name}")
+importlib.import_module("tapeflow.keras.losses.functions")  # registers sparse_labels (fit's traced loss)
 
 _rng = np.random.default_rng(1234)
 
@@ -221,7 +223,14 @@ CASES = {
                                                                                  relu=True),
          [rnd(2, 3, 2, 2), rnd(3, 3, 3, 2), away(3)]),
         ("linear-valid", lambda x, w, b: C._conv_fast.conv2d_transpose_bias(x, w, b, [1, 5, 5, 2], 1, "VALID"),
-         [rnd(1, 3, 3, 2), rnd(3, 3, 2, 2), rnd(2)])],
+         [rnd(1, 3, 3, 2), rnd(3, 3, 2, 2), rnd(2)]),
+        # one upstream gradient object reaches two layers with different kernels and constant biases (the
+        # VJPs share a window matrix per gradient and kernel geometry, never across geometries)
+        ("fan-out", lambda x, w: M.add(
+            C._conv_fast.conv2d_transpose_bias(x, w, tf.constant(np.zeros(2)), [1, 6, 6, 2], 2, "SAME"),
+            C._conv_fast.conv2d_transpose_bias(x, A.getitem(w, (slice(0, 2), slice(0, 2))),
+                                               tf.constant(np.ones(2)), [1, 6, 6, 2], 2, "SAME")),
+         [rnd(1, 3, 3, 2), rnd(3, 3, 2, 2)])],
     # a random primitive with no inputs (nothing to differentiate); its draws: test_layers_regularization.py,
     # test_reproducibility.py and the Dropout replay test in test_traced_step.py
     "dropout_keep": [],

@@ -63,8 +63,20 @@ def _channel_sums(g):
 
 
 def _release(out):
-    _LAST.key = _LAST.gm = None  # the bias gradient is computed last: drop the cached arrays
+    _LAST.key = _LAST.gm = _LAST.win = None  # the bias gradient is computed last: drop the cached arrays
     return out
+
+
+def _gwindows(gm, w_shape, a):
+    """The window matrix of a transposed convolution's (masked) upstream gradient: its input VJP (a conv2d)
+    and its filter VJP both multiply it, so it is built once (the im2col copy of an output-sized array)."""
+    key = (w_shape[0], w_shape[1], a["strides"], a["dilations"], a["pads"], a["groups"])
+    hit = getattr(_LAST, "win", None)
+    if hit is not None and hit[0] is gm and hit[1] == key:
+        return hit[2]
+    win = C._windows(gm, *key)
+    _LAST.win = (gm, key, win)
+    return win
 
 
 _conv_bias.fast = (
@@ -106,8 +118,10 @@ defvjp(_tconv_bias,
                                                              filter_shape=w._value.shape, **a),
        lambda g, ans, x, w, b, relu, input_shape, **a: R.reduce_sum(_masked_t(g, ans, relu), axis=(0, 1, 2)))
 _tconv_bias.fast = (
-    lambda g, ans, x, w, b, relu, input_shape, **a: C._conv_fwd(_masked(g, ans, relu), w, **a),
-    lambda g, ans, x, w, b, relu, input_shape, **a: C._conv_filter_fwd(_masked(g, ans, relu), x, w.shape, **a),
+    lambda g, ans, x, w, b, relu, input_shape, **a: C._conv_windows(
+        _gwindows(_masked(g, ans, relu), w.shape, a), w, g.shape[0], a["groups"]),
+    lambda g, ans, x, w, b, relu, input_shape, **a: C._filter_windows(
+        _gwindows(_masked(g, ans, relu), w.shape, a), x, w.shape, a["groups"]),
     lambda g, ans, x, w, b, relu, input_shape, **a: _release(_channel_sums(_masked(g, ans, relu))),
 )
 

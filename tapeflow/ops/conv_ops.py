@@ -148,18 +148,42 @@ def _cols_t(xp, kh, kw, ho, wo, strides, dilations) -> np.ndarray:
 _FEW_CHANNELS = 4  # at most this many input channels (groups == 1): use the transposed window matrix
 
 
-def _conv_fwd(x, w, strides, dilations, pads, groups):
-    kh, kw, _, cout = w.shape
+def _windows(x, kh, kw, strides, dilations, pads, groups):
+    """``(transposed, matrix, ho, wo)``: the window matrix of ``x`` padded, as ``_cols_t`` builds it for
+    few input channels (``transposed``) or ``_cols`` otherwise; what a convolution and its filter
+    gradient multiply (built once where both need the same one: ``conv_fast``)."""
     xp = _pad(x, pads)
     ho = _out_size(xp.shape[1], kh, strides[0], dilations[0])
     wo = _out_size(xp.shape[2], kw, strides[1], dilations[1])
     if groups == 1 and x.shape[3] <= _FEW_CHANNELS:
-        out = _cols_t(xp, kh, kw, ho, wo, strides, dilations).T @ w.reshape(-1, cout)
-        return out.reshape(x.shape[0], ho, wo, cout)
-    out = np.matmul(_cols(xp, kh, kw, ho, wo, strides, dilations, groups), _wmat(w, groups))
+        return True, _cols_t(xp, kh, kw, ho, wo, strides, dilations), ho, wo
+    return False, _cols(xp, kh, kw, ho, wo, strides, dilations, groups), ho, wo
+
+
+def _conv_windows(win, w, n, groups):
+    """conv2d from the input's window matrix: one (batched) matmul."""
+    transposed, m, ho, wo = win
+    cout = w.shape[3]
+    if transposed:
+        return (m.T @ w.reshape(-1, cout)).reshape(n, ho, wo, cout)
+    out = np.matmul(m, _wmat(w, groups))
     if groups == 1:
-        return out.reshape(x.shape[0], ho, wo, cout)
-    return out.transpose(1, 0, 2).reshape(x.shape[0], ho, wo, cout)
+        return out.reshape(n, ho, wo, cout)
+    return out.transpose(1, 0, 2).reshape(n, ho, wo, cout)
+
+
+def _filter_windows(win, g, filter_shape, groups):
+    """d<conv2d(x, w), g>/dw from x's window matrix: one (batched) matmul with g."""
+    transposed, m = win[:2]
+    if transposed:
+        return (m @ np.ascontiguousarray(g).reshape(-1, g.shape[3])).reshape(filter_shape)
+    dw = np.matmul(m.transpose(0, 2, 1), _gmat(g, groups))
+    return _wfrom(dw, filter_shape, groups)
+
+
+def _conv_fwd(x, w, strides, dilations, pads, groups):
+    return _conv_windows(_windows(x, w.shape[0], w.shape[1], strides, dilations, pads, groups), w, x.shape[0],
+                         groups)
 
 
 def _conv_input_fwd(g, w, input_shape, strides, dilations, pads, groups):
@@ -171,6 +195,10 @@ def _conv_input_fwd(g, w, input_shape, strides, dilations, pads, groups):
     n, h, wd, c = input_shape
     kh, kw, cg, cout = w.shape
     _, ho, wo, _ = g.shape
+    if groups == 1 and strides != (1, 1):
+        plan = _subpixel_plan(input_shape, w.shape, g.shape, strides, dilations, pads)
+        if plan is not None:
+            return _conv_input_subpixel(g, w, input_shape, plan)
     gm = _gmat(g, groups)  # (G, M, out/G)
     wm = w.reshape(kh, kw, cg, groups, cout // groups)
     hp, wp = h + sum(pads[0]), wd + sum(pads[1])
@@ -183,16 +211,72 @@ def _conv_input_fwd(g, w, input_shape, strides, dilations, pads, groups):
     return _crop(dxp, pads, h, wd)
 
 
+# A strided d<conv2d>/dx (a transposed convolution) as s_h*s_w stride-1 sums, one per output phase
+# ("sub-pixel"): output row p = s*q + r of the padded input receives tap t (d*t = s*o + r) from g row
+# q - o. Each phase is a sum of matmuls of *shifted contiguous row ranges* of a zero-padded, flattened
+# g (shifting by o rows and o' columns is an offset of o*Wg + o' in the flat index), accumulated in a
+# contiguous buffer and written to its phase of the output once: no strided scatter-adds.
+_SUBPIXEL_WASTE = 1.4  # at most this many flat positions per useful one (the padded grid's extra rows/cols)
+
+
+def _phase_taps(k: int, s: int, d: int):
+    """Per phase r (0..s-1): the taps t of a kernel of size k with d*t = s*o + r, as (t, o)."""
+    out = [[] for _ in range(s)]
+    for t in range(k):
+        out[(d * t) % s].append((t, (d * t) // s))
+    return out
+
+
+def _subpixel_plan(input_shape, w_shape, g_shape, strides, dilations, pads):
+    """The phase decomposition's geometry, or None where the padded grid would waste too much."""
+    _, h, wd, _ = input_shape
+    _, ho, wo, _ = g_shape
+    rows, cols = _phase_taps(w_shape[0], strides[0], dilations[0]), _phase_taps(w_shape[1], strides[1], dilations[1])
+    top, left = max(o for p in rows for _, o in p), max(o for p in cols for _, o in p)
+    qh, qw = -(-(h + sum(pads[0])) // strides[0]), -(-(wd + sum(pads[1])) // strides[1])
+    hg, wg = max(qh, ho) + top, max(qw, wo) + left
+    if hg * wg > _SUBPIXEL_WASTE * ho * wo:
+        return None
+    return rows, cols, top, left, hg, wg, strides, pads
+
+
+def _conv_input_subpixel(g, w, input_shape, plan):
+    rows, cols, top, left, hg, wg, (sh, sw), ((pt, _), (pl, _)) = plan
+    n, h, wd, c = input_shape
+    _, ho, wo, cout = g.shape
+    m = n * hg * wg
+    flat = np.zeros((m + top * wg + left, cout), dtype=g.dtype)  # the tail: shifted reads past the last image
+    flat[:m].reshape(n, hg, wg, cout)[:, top:top + ho, left:left + wo] = g
+    out = np.empty(input_shape, dtype=np.result_type(g.dtype, w.dtype))
+    acc, tmp = np.empty((m, c), dtype=out.dtype), np.empty((m, c), dtype=out.dtype)
+    for r, rtaps in enumerate(rows):
+        q0 = max(0, -(-(pt - r) // sh))          # first phase row inside the unpadded output
+        y0 = sh * q0 + r - pt
+        for cc, ctaps in enumerate(cols):
+            x0 = max(0, -(-(pl - cc) // sw))
+            z0 = sw * x0 + cc - pl
+            if y0 >= h or z0 >= wd:
+                continue
+            dst = out[:, y0::sh, z0::sw]
+            if not rtaps or not ctaps:           # a phase no tap reaches (kernel smaller than the stride)
+                dst[...] = 0
+                continue
+            first = True
+            for ky, oy in rtaps:
+                for kx, ox in ctaps:
+                    base = (top - oy) * wg + (left - ox)
+                    np.matmul(flat[base:base + m], w[ky, kx].T, out=acc if first else tmp)
+                    if not first:
+                        acc += tmp
+                    first = False
+            dst[...] = acc.reshape(n, hg, wg, c)[:, q0:q0 + dst.shape[1], x0:x0 + dst.shape[2]]
+    return out
+
+
 def _conv_filter_fwd(x, g, filter_shape, strides, dilations, pads, groups):
     """d<conv2d(x, w), g>/dw: one (batched) matmul of the window matrix with g."""
-    kh, kw, _, _ = filter_shape
-    _, ho, wo, cout = g.shape
-    if groups == 1 and x.shape[3] <= _FEW_CHANNELS:
-        cols_t = _cols_t(_pad(x, pads), kh, kw, ho, wo, strides, dilations)
-        return (cols_t @ np.ascontiguousarray(g).reshape(-1, cout)).reshape(filter_shape)
-    cols = _cols(_pad(x, pads), kh, kw, ho, wo, strides, dilations, groups)
-    dw = np.matmul(cols.transpose(0, 2, 1), _gmat(g, groups))
-    return _wfrom(dw, filter_shape, groups)
+    win = _windows(x, filter_shape[0], filter_shape[1], strides, dilations, pads, groups)
+    return _filter_windows(win, g, filter_shape, groups)
 
 
 _conv = primitive("conv2d", _conv_fwd)
