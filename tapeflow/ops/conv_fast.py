@@ -145,7 +145,12 @@ def conv2d_transpose_bias(x: Tensor, w: Tensor, b: Tensor, output_shape, strides
     return bind(_tconv_bias, x, w, b, relu=bool(relu), **attrs)
 
 
-# -- array twins of the conv2d VJPs ----------------------------------------------------------
+# -- array twins of the conv2d and conv2d_backprop_input (transposed conv) VJPs ----------------
+REGISTRY["conv2d_backprop_input"].fast = (
+    lambda h, ans, g, w, input_shape, **a: C._conv_windows(_gwindows(h, w.shape, a), w, h.shape[0], a["groups"]),
+    lambda h, ans, g, w, input_shape, **a: _release(C._filter_windows(_gwindows(h, w.shape, a), g, w.shape,
+                                                                      a["groups"])),
+)
 REGISTRY["conv2d"].fast = (
     lambda g, ans, x, w, **a: C._conv_input_fwd(g, w, x.shape, **a),
     lambda g, ans, x, w, **a: C._conv_filter_fwd(x, g, w.shape, **a),

@@ -203,6 +203,12 @@ def _conv_input_fwd(g, w, input_shape, strides, dilations, pads, groups):
     wm = w.reshape(kh, kw, cg, groups, cout // groups)
     hp, wp = h + sum(pads[0]), wd + sum(pads[1])
     dxp = np.zeros((n, hp, wp, c), dtype=np.result_type(g.dtype, w.dtype))
+    if groups == 1 and c <= _FEW_CHANNELS:  # one matmul for all taps: per-tap matvecs would each re-read g
+        r = (gm[0] @ w.reshape(kh * kw * c, cout).T).reshape(n, ho, wo, kh, kw, c)
+        for i in range(kh):
+            for j in range(kw):
+                dxp[_tap_slice(i, j, ho, wo, strides, dilations)] += r[:, :, :, i, j]
+        return _crop(dxp, pads, h, wd)
     for i in range(kh):
         for j in range(kw):
             r = np.matmul(gm, wm[i, j].transpose(1, 2, 0))  # (G, M, cg)
