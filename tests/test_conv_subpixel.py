@@ -58,6 +58,6 @@ def test_phase_sums_equal_scatter_add(geometry, dtype, monkeypatch):
 
 
 def test_small_grids_keep_the_scatter_add():
-    # 7x7 -> 14x14 (stride 2, SAME): the padded 9x9 grid would compute 81 positions per 49 useful ones
+    # 7x7 -> 14x14 (stride 2, SAME): the 8x8 grid would compute 64 positions per 49 useful ones
     assert C._subpixel_plan((2, 14, 14, 4), (3, 3, 4, 4), (2, 7, 7, 4), (2, 2), (1, 1), ((0, 1), (0, 1))) is None
     assert C._subpixel_plan((2, 28, 28, 4), (3, 3, 4, 4), (2, 14, 14, 4), (2, 2), (1, 1), ((0, 1), (0, 1)))
