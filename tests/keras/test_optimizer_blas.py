@@ -40,8 +40,8 @@ def test_blas_update_matches_numpy(case, dtype, monkeypatch):
         pytest.skip("no OpenBLAS")
     calls = []
     real = blas._load()[2]
-    monkeypatch.setattr(blas, "_lib", blas._load()[:2] + ({k: (lambda f: lambda *a: calls.append(a[0]) or f(*a))(f)
-                                                          for k, f in real.items()},))
+    spied = {k: (lambda f: lambda *a: calls.append(a[0]) or f(*a))(f) for k, f in real.items()}
+    monkeypatch.setattr(blas, "_lib", blas._load()[:2] + (spied,))
     with_blas = _run(CASES[case], dtype)
     assert calls and min(calls) >= blas.MIN_LEVEL1, "large variables must go through axpby, small ones not"
     monkeypatch.setattr(blas, "_lib", ())

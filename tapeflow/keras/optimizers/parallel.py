@@ -6,19 +6,27 @@ is memory-bound NumPy work on one core, so ``apply`` cuts every variable (and it
 slots and scratch buffers) into contiguous chunks of ``MIN_CHUNK`` elements or more and runs the
 chunks on ``tapeflow.backend.threads`` (NumPy releases the GIL in ufunc loops). Each element
 sees exactly the operations it would see unchunked, so the result is bitwise the same for any
-thread count (where a rule uses ``blas.axpby_into``, a piece under ``MIN_LEVEL1`` elements takes
-NumPy's path instead of BLAS's: the same numbers on x86-64 OpenBLAS, whose axpby rounds as NumPy
-does; within one rounding on a BLAS that fuses the multiply-add). Small models (under ``MIN_TOTAL`` elements) skip the pool: the hand-off would cost
+thread count (``blas.axpby_into`` picks BLAS or NumPy by the size of the whole variable, not of
+the chunk, and chunks are cut at multiples of ``ALIGN`` elements, so a chunk rounds as the whole does). Small models (under ``MIN_TOTAL`` elements) skip the pool: the hand-off would cost
 more than it saves.
 """
 from __future__ import annotations
 
 import numpy as np
 
-from ...backend import threads
+from ...backend import blas, threads
 
 MIN_TOTAL = 1 << 17     # elements: below this the update runs in the caller
 MIN_CHUNK = 1 << 15     # elements per task at least (the pool hand-off costs ~10 us)
+
+
+ALIGN = 64  # elements: a variable is cut only at multiples of this from its start
+
+
+def _cut(i: int, size: int) -> int:
+    """A cut point inside a variable, moved down to a multiple of ``ALIGN``: BLAS kernels run SIMD blocks
+    (fused multiply-adds) and a scalar tail, so a chunk must end its blocks where the whole variable does."""
+    return i if i >= size else i - i % ALIGN
 
 
 def _chunkable(arrays) -> bool:
@@ -51,7 +59,7 @@ def parallel_update(opt, grads, variables, learning_rate) -> bool:
         else:
             flat = [None if a is None else a.reshape(-1) for a in arrays]
             for run, (lo, hi) in zip(runs, ranges):
-                a, b = max(lo, start) - start, min(hi, stop) - start
+                a, b = _cut(max(lo, start) - start, g.size), _cut(min(hi, stop) - start, g.size)
                 if a < b:
                     run.append(([None if x is None else x[a:b] for x in flat], k))
         start = stop
@@ -62,5 +70,6 @@ def parallel_update(opt, grads, variables, learning_rate) -> bool:
             for arrays, k in work:
                 kernel(arrays[0], arrays[1], tuple(arrays[2:2 + k]), tuple(arrays[2 + k:]), learning_rate)
         return go
-    threads.run([task(r) for r in runs])
+    with blas.single_threaded():  # a rule's BLAS calls (axpby_into) run on the chunk's own thread
+        threads.run([task(r) for r in runs])
     return True

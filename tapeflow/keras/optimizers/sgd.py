@@ -71,15 +71,15 @@ class SGD(Optimizer):
             return False
         axpby, n, pw, pm, pg = hit[2], w.size, hit[3], hit[4], blas.address(g)
         if m is None:
-            axpby(n, -lr, pg, 1, 1.0, pw, 1)
+            axpby(n, -lr, pg, 1.0, pw)
             return True
         mu = self.momentum
-        axpby(n, -lr, pg, 1, mu, pm, 1)           # m = mu * m - lr * g
+        axpby(n, -lr, pg, mu, pm)                 # m = mu * m - lr * g
         if self.nesterov:                         # w += mu * m - lr * g
-            axpby(n, -lr, pg, 1, 1.0, pw, 1)
-            axpby(n, mu, pm, 1, 1.0, pw, 1)
+            axpby(n, -lr, pg, 1.0, pw)
+            axpby(n, mu, pm, 1.0, pw)
         else:
-            axpby(n, 1.0, pm, 1, 1.0, pw, 1)
+            axpby(n, 1.0, pm, 1.0, pw)
         return True
 
     def _update_arrays(self, gradient, w, slots, scratch, learning_rate):
