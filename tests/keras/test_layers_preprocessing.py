@@ -194,3 +194,37 @@ def test_random_brightness_matches_keras_with_a_fixed_draw():
     assert len(np.unique(deltas[:, 0, 0, 0])) == 64 and np.all(np.abs(deltas - 100) <= 0.3 * 255 + 1e-3)
     with pytest.raises(ValueError, match=r"\[-1, 1\]"):
         L.RandomBrightness((-1.5, 0.2))
+
+
+def test_random_contrast_matches_keras_with_a_fixed_draw():
+    x = (np.arange(48, dtype="float32").reshape(2, 3, 4, 2) * 11 % 255)
+    layer = L.RandomContrast((-0.5, 0.5))              # sorted (-0.5, 0.5): factor always 1.5
+    got = layer(x, training=True).numpy()
+    # numbers printed by Keras 3.15.1
+    np.testing.assert_allclose(got[0, :, :, 0], [[0, 0, 5.5, 38.5], [71.5, 104.5, 137.5, 170.5],
+                                                 [203.5, 236.5, 255, 255]], atol=1e-4)
+    np.testing.assert_allclose(got[1, :, :, 1], [[0, 3.125, 36.125, 69.125], [102.125, 135.125, 168.125, 201.125],
+                                                 [234.125, 255, 255, 0]], atol=1e-4)
+    small = L.RandomContrast((-0.25, 0.25), value_range=(0, 1))(x / 255, training=True).numpy()[0, :, :, 1]
+    np.testing.assert_allclose(small, [[0, 0.032353, 0.140196, 0.248039], [0.355882, 0.463726, 0.571569, 0.679412],
+                                       [0.787255, 0.895098, 1, 1]], atol=1e-5)
+    assert np.array_equal(layer(x).numpy(), x)         # inference: unchanged
+    single = layer(x[0], training=True).numpy()        # one HWC image
+    np.testing.assert_allclose(single, got[0], atol=1e-4)
+    cf = L.RandomContrast((-0.5, 0.5), data_format="channels_first")(x.transpose(0, 3, 1, 2), training=True)
+    np.testing.assert_allclose(cf.numpy().transpose(0, 2, 3, 1), got, atol=1e-4)
+
+
+def test_random_contrast_factor_range_config_and_errors():
+    layer = L.RandomContrast(0.3, seed=4)
+    assert layer.get_config()["factor"] == [0.0, 0.3]  # Keras 3: a float f means (0, f), contrast only grows
+    x = np.random.default_rng(0).uniform(50, 200, (64, 5, 5, 1)).astype(np.float32)
+    y = layer(x, training=True).numpy()
+    dev_in, dev_out = x - x.mean(axis=(1, 2), keepdims=True), y - y.mean(axis=(1, 2), keepdims=True)
+    scale = np.abs(dev_out).sum(axis=(1, 2, 3)) / np.abs(dev_in).sum(axis=(1, 2, 3))
+    assert np.all(scale >= 1 - 1e-5) and np.all(scale <= 1.3 + 1e-5) and len(np.unique(scale.round(6))) == 64
+    again = L.RandomContrast.from_config(layer.get_config())
+    assert again.get_config() == layer.get_config() and again.factor == (0.0, 0.3)
+    for bad in (1.5, -0.1, (1.2, 1.5), (-0.2, -0.1), (0.1, 0.2, 0.3)):
+        with pytest.raises(ValueError, match=r"RandomContrast .*factor must be"):
+            L.RandomContrast(bad)

@@ -31,7 +31,8 @@ from .. import backend as K
 from .base import Layer
 
 __all__ = ["Rescaling", "Normalization", "Resizing", "CenterCrop", "RandomCrop", "RandomFlip",
-           "UnitNormalization", "RandomRotation", "RandomZoom", "RandomTranslation", "RandomBrightness"]
+           "UnitNormalization", "RandomRotation", "RandomZoom", "RandomTranslation", "RandomBrightness",
+           "RandomContrast"]
 
 
 def _float_input(layer, inputs) -> Tensor:
@@ -544,4 +545,50 @@ class RandomBrightness(_ImageLayer):
     def get_config(self):
         config = super().get_config()
         config.update({"factor": _jsonable(self.factor), "value_range": list(self.value_range), "seed": self.seed})
+        return config
+
+
+class RandomContrast(_ImageLayer):
+    """While training, scale each image's deviation from its per-channel mean (over height and width) by
+    a factor drawn per image from ``[1 - lower, 1 + upper]``, then clip to ``value_range``.
+
+    As Keras 3: a float ``f`` (in [0, 1]) means ``(lower, upper) = (0, f)``, so contrast only grows;
+    a pair is sorted and must not lie wholly outside [0, 1]; ``(-0.5, 0.5)`` always scales by 1.5.
+
+    >>> import numpy as np, tapeflow as tf
+    >>> x = np.array([[[[0.0], [100.0]]]])
+    >>> tf.keras.layers.RandomContrast((-0.5, 0.5))(x, training=True).numpy().ravel().tolist()
+    [0.0, 125.0]
+    """
+
+    def __init__(self, factor, value_range=(0, 255), seed=None, **kwargs):
+        super().__init__(**kwargs)
+        bad = ValueError(f"RandomContrast '{self.name}': factor must be a number or a pair of numbers in the range "
+                         f"[0, 1], got {factor!r}")
+        if np.ndim(factor) == 0:
+            if not 0 <= float(factor) <= 1:
+                raise bad
+            self.factor = (0.0, abs(float(factor)))
+        else:
+            if len(factor) != 2 or factor[0] > 1 or factor[1] < 0:
+                raise bad
+            self.factor = tuple(sorted(float(v) for v in factor))
+        self.value_range, self.seed = tuple(float(v) for v in value_range), seed
+
+    def _out_size(self, shape):
+        return None
+
+    def _images(self, x, training):
+        if not training:
+            return x
+        lower, upper = self.factor
+        n = x._value.shape[0]
+        scale = rng.generator(self.seed).uniform(1.0 - lower, 1.0 + upper, size=(n, 1, 1, 1))
+        mean = R.reduce_mean(x, axis=(1, 2), keepdims=True)
+        out = M.add(M.multiply(M.subtract(x, mean), Tensor._wrap(scale.astype(x._value.dtype))), mean)
+        return A.clip_by_value(out, *self.value_range)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update({"factor": list(self.factor), "value_range": list(self.value_range), "seed": self.seed})
         return config
