@@ -1,7 +1,8 @@
 """Preprocessing layers of Keras 3 image and feature pipelines: Rescaling, Normalization (with
 ``adapt``), Resizing, CenterCrop, RandomCrop, RandomFlip, UnitNormalization, and the random affine
 augmentations RandomRotation, RandomZoom and RandomTranslation (``affine_transform``: TF's
-ImageProjectiveTransform sampling, with its fill modes reflect/wrap/constant/nearest).
+ImageProjectiveTransform sampling, with its fill modes reflect/wrap/constant/nearest), and the
+per-image RandomBrightness and RandomContrast.
 
 Images are NHWC (``data_format="channels_first"`` is transposed in and out), a single HWC image
 is accepted too. Resizing follows ``tf.image.resize`` without antialiasing (half-pixel centres, its
