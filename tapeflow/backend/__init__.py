@@ -45,6 +45,8 @@ def as_dtype(dtype) -> np.dtype:
         return np.dtype(_FLOATX)
     if isinstance(dtype, np.dtype):
         return dtype
+    if dtype == "string" or dtype is str or dtype is bytes:  # Keras's string inputs (lookup layers): tf.string
+        return string
     if dtype == "bfloat16":
         try:
             import ml_dtypes  # optional, only for mixed precision

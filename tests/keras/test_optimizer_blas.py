@@ -11,7 +11,8 @@ from tapeflow.keras import optimizers as O
 CASES = [
     lambda: O.SGD(0.05), lambda: O.SGD(0.05, momentum=0.9), lambda: O.SGD(0.05, momentum=0.9, nesterov=True),
     lambda: O.Adam(0.01), lambda: O.Adam(0.01, amsgrad=True), lambda: O.AdamW(0.01, weight_decay=0.1),
-    lambda: O.RMSprop(0.01), lambda: O.RMSprop(0.01, momentum=0.5, centered=True), lambda: O.RMSprop(0.01, momentum=0.5),
+    lambda: O.RMSprop(0.01), lambda: O.RMSprop(0.01, momentum=0.5, centered=True),
+    lambda: O.RMSprop(0.01, momentum=0.5),
 ]
 SHAPES = [(130, 140), (140,), (3, 60, 100)]  # two above blas.MIN_LEVEL1 elements, one below
 

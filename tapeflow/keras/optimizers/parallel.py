@@ -7,8 +7,9 @@ slots and scratch buffers) into contiguous chunks of ``MIN_CHUNK`` elements or m
 chunks on ``tapeflow.backend.threads`` (NumPy releases the GIL in ufunc loops). Each element
 sees exactly the operations it would see unchunked, so the result is bitwise the same for any
 thread count (``blas.axpby_into`` picks BLAS or NumPy by the size of the whole variable, not of
-the chunk, and chunks are cut at multiples of ``ALIGN`` elements, so a chunk rounds as the whole does). Small models (under ``MIN_TOTAL`` elements) skip the pool: the hand-off would cost
-more than it saves.
+the chunk, and chunks are cut at multiples of ``ALIGN`` elements, so a chunk rounds as the whole
+does). Small models (under ``MIN_TOTAL`` elements) skip the pool: the hand-off would cost more than
+it saves.
 """
 from __future__ import annotations
 
