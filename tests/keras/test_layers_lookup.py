@@ -107,3 +107,26 @@ def test_in_a_functional_model_saved_and_trained(tmp_path):
     assert loss[-1] < loss[0]
     config = L.IntegerLookup(vocabulary=[3, 1], num_oov_indices=2, output_mode="count").get_config()
     assert L.IntegerLookup.from_config(config).get_config() == config
+
+
+def test_category_encoding_matches_keras():
+    one = L.CategoryEncoding(num_tokens=4, output_mode="one_hot")
+    assert one(np.array([3, 2, 0, 1])).numpy().tolist() == [[0, 0, 0, 1], [0, 0, 1, 0], [1, 0, 0, 0], [0, 1, 0, 0]]
+    assert one(np.array([[3], [2]])).numpy().tolist() == [[0, 0, 0, 1], [0, 0, 1, 0]]
+    assert one(np.array([[1, 2], [0, 1]])).shape == (2, 2, 4) and one(np.array([1])).dtype == tf.float32
+    multi = L.CategoryEncoding(num_tokens=4, output_mode="multi_hot")
+    rows = np.array([[0, 1], [0, 0], [1, 2], [3, 1]])
+    assert multi(rows).numpy().tolist() == [[1, 1, 0, 0], [1, 0, 0, 0], [0, 1, 1, 0], [0, 1, 0, 1]]
+    assert multi(np.array([0, 1, 1])).numpy().tolist() == [1, 1, 0, 0]
+    count = L.CategoryEncoding(num_tokens=4, output_mode="count")
+    assert count(rows).numpy().tolist() == [[1, 1, 0, 0], [2, 0, 0, 0], [0, 1, 1, 0], [0, 1, 0, 1]]
+    np.testing.assert_allclose(count(np.array([[0, 1], [0, 0]]), count_weights=np.array([[0.1, 0.2], [0.1, 0.4]]))
+                               .numpy(), [[0.1, 0.2, 0, 0], [0.5, 0, 0, 0]], rtol=1e-6)
+    assert L.CategoryEncoding.from_config(one.get_config()).get_config() == one.get_config()
+    for bad in (np.array([4]), np.array([-1])):          # Keras on TensorFlow returns a zero row here
+        with pytest.raises(ValueError, match=r"indices must lie in \[0, 4\)"):
+            one(bad)
+    with pytest.raises(ValueError, match="count_weights only apply"):
+        multi(rows, count_weights=np.ones((4, 2)))
+    with pytest.raises(ValueError, match="num_tokens must be a positive integer"):
+        L.CategoryEncoding()

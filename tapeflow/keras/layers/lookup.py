@@ -1,5 +1,6 @@
 """Keras 3's lookup layers: StringLookup and IntegerLookup map tokens to vocabulary indices (or back,
-with ``invert=True``), or to one-hot, multi-hot, count and TF-IDF vectors.
+with ``invert=True``), or to one-hot, multi-hot, count and TF-IDF vectors; CategoryEncoding turns
+integer indices into one-hot, multi-hot or count vectors.
 
 Index layout, as Keras: in ``output_mode="int"`` the mask token (when set) is index 0, then come
 ``num_oov_indices`` out-of-vocabulary slots, then the vocabulary. The vector modes leave the mask out:
@@ -25,7 +26,7 @@ import numpy as np
 from ...autodiff.tensor import Tensor
 from .base import Layer
 
-__all__ = ["StringLookup", "IntegerLookup"]
+__all__ = ["StringLookup", "IntegerLookup", "CategoryEncoding"]
 
 _MODES = ("int", "one_hot", "multi_hot", "count", "tf_idf")
 
@@ -292,4 +293,69 @@ class IntegerLookup(_IndexLookup):
     def get_config(self):
         config = super().get_config()
         config["vocabulary_dtype"] = self.vocabulary_dtype
+        return config
+
+
+class CategoryEncoding(Layer):
+    """Integer indices in ``[0, num_tokens)`` to float vectors, as ``keras.layers.CategoryEncoding``:
+    ``one_hot`` per value (a trailing axis of size 1 is replaced), ``multi_hot`` and ``count`` per row of
+    a rank-2 input (a rank-1 input is one row); ``count_weights`` weighs the counts. An index outside
+    the range raises (Keras on TensorFlow silently gives a zero row).
+
+    >>> import numpy as np, tapeflow as tf
+    >>> tf.keras.layers.CategoryEncoding(4, output_mode="count")(np.array([[0, 1], [0, 0]])).numpy().tolist()
+    [[1.0, 1.0, 0.0, 0.0], [2.0, 0.0, 0.0, 0.0]]
+    """
+
+    def __init__(self, num_tokens=None, output_mode="multi_hot", sparse=False, **kwargs):
+        super().__init__(**kwargs)
+        who = f"CategoryEncoding '{self.name}'"
+        if output_mode not in ("one_hot", "multi_hot", "count"):
+            raise ValueError(f"{who}: output_mode must be 'one_hot', 'multi_hot' or 'count', got {output_mode!r}")
+        if num_tokens is None or int(num_tokens) < 1:
+            raise ValueError(f"{who}: num_tokens must be a positive integer (the number of categories), got "
+                             f"{num_tokens!r}")
+        if sparse:
+            raise ValueError(f"{who}: sparse=True is not supported (tapeflow has no sparse tensors)")
+        self.num_tokens, self.output_mode, self.sparse = int(num_tokens), output_mode, False
+
+    def call(self, inputs, count_weights=None):
+        idx = _array(inputs)
+        if idx.dtype.kind == "f" and np.all(idx == np.round(idx)):
+            idx = idx.astype(np.int64)
+        if idx.dtype.kind not in "iu":
+            raise ValueError(f"CategoryEncoding '{self.name}': expected integer indices, got dtype {idx.dtype}")
+        bad = (idx < 0) | (idx >= self.num_tokens)
+        if bad.any():
+            raise ValueError(f"CategoryEncoding '{self.name}': indices must lie in [0, {self.num_tokens}), got "
+                             f"{int(idx[bad].reshape(-1)[0])}; raise num_tokens or remap the values")
+        if count_weights is not None and self.output_mode != "count":
+            raise ValueError(f"CategoryEncoding '{self.name}': count_weights only apply to output_mode='count', "
+                             f"got {self.output_mode!r}")
+        n = self.num_tokens
+        if self.output_mode == "one_hot":
+            if idx.ndim > 1 and idx.shape[-1] == 1:
+                idx = idx[..., 0]
+            return Tensor._wrap(np.eye(n, dtype=np.float32)[idx])
+        if idx.ndim > 2:
+            raise ValueError(f"CategoryEncoding '{self.name}': output_mode={self.output_mode!r} takes inputs of "
+                             f"rank 1 or 2, got shape {idx.shape}")
+        rows = idx.reshape(1, -1) if idx.ndim <= 1 else idx
+        weights = None if count_weights is None else np.asarray(_array(count_weights), np.float32).reshape(rows.shape)
+        out = np.zeros((len(rows), n), dtype=np.float32)
+        for r in range(len(rows)):
+            np.add.at(out[r], rows[r], 1.0 if weights is None else weights[r])
+        if self.output_mode == "multi_hot":
+            out = np.minimum(out, 1.0)
+        return Tensor._wrap(out[0] if idx.ndim <= 1 else out)
+
+    def compute_output_shape(self, input_shape):
+        shape = tuple(input_shape)
+        if self.output_mode == "one_hot":
+            return (shape[:-1] if len(shape) > 1 and shape[-1] == 1 else shape) + (self.num_tokens,)
+        return (shape[0], self.num_tokens) if len(shape) == 2 else (self.num_tokens,)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update({"num_tokens": self.num_tokens, "output_mode": self.output_mode})
         return config
