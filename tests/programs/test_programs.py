@@ -28,6 +28,7 @@ PROGRAMS = {
     "sequential_features": ({"steps": 32, "n": 1024}, 0.9),
     "cnn_classifier": ({"steps": 8, "n": 512}, 0.98),
     "image_saving_loop": ({"steps": 32, "n": 1024}, 0.95),
+    "structured_data": ({"steps": 256, "n": 512}, 0.9),        # synthetic table: no Fashion-MNIST
 }
 
 
