@@ -29,9 +29,12 @@ def _dtype(dtype) -> np.dtype:
     return B.as_dtype(dtype)  # None -> floatx
 
 
-def compute_fans(shape) -> tuple[int, int]:
-    """(fan_in, fan_out) as Keras: kernels (..., in, out) multiply by the receptive field size."""
+def compute_fans(shape, input_axes=None, output_axes=None) -> tuple[int, int]:
+    """(fan_in, fan_out) as Keras: kernels (..., in, out) multiply by the receptive field size; with
+    ``input_axes`` and ``output_axes`` (an EinsumDense kernel), the products of those axes' sizes."""
     shape = _shape(shape)
+    if input_axes is not None and output_axes is not None:
+        return int(np.prod([shape[a] for a in input_axes])), int(np.prod([shape[a] for a in output_axes]))
     if len(shape) == 0:
         return 1, 1
     if len(shape) == 1:
@@ -181,8 +184,8 @@ class VarianceScaling(_Random):
     def __init__(self, scale=1.0, mode="fan_in", distribution="truncated_normal", seed=None, input_axes=None,
                  output_axes=None):
         super().__init__(seed)
-        if input_axes is not None or output_axes is not None:
-            raise ValueError("VarianceScaling: custom input_axes/output_axes are not supported")
+        self.input_axes = None if input_axes is None else [int(a) for a in input_axes]
+        self.output_axes = None if output_axes is None else [int(a) for a in output_axes]
         if scale <= 0:
             raise ValueError(f"VarianceScaling: scale must be positive, got {scale}")
         if mode not in ("fan_in", "fan_out", "fan_avg"):
@@ -197,7 +200,7 @@ class VarianceScaling(_Random):
 
     def __call__(self, shape, dtype=None):
         shape = _shape(shape)
-        fan_in, fan_out = compute_fans(shape)
+        fan_in, fan_out = compute_fans(shape, self.input_axes, self.output_axes)
         n = {"fan_in": fan_in, "fan_out": fan_out, "fan_avg": (fan_in + fan_out) / 2.0}[self.mode]
         scale = self.scale / max(1.0, n)
         g = self._gen()
@@ -211,17 +214,17 @@ class VarianceScaling(_Random):
         return Tensor._wrap(out.astype(_dtype(dtype)))
 
     def get_config(self):
-        return {"scale": self.scale, "mode": self.mode, "distribution": self.distribution, "seed": self.seed}
+        return {"scale": self.scale, "mode": self.mode, "distribution": self.distribution, "seed": self.seed,
+                "input_axes": self.input_axes, "output_axes": self.output_axes}
 
 
 def _preset(name, scale, mode, distribution, doc):
     def __init__(self, seed=None, input_axes=None, output_axes=None):
-        if input_axes is not None or output_axes is not None:
-            raise ValueError(f"{name}: custom input_axes/output_axes are not supported")
-        VarianceScaling.__init__(self, scale=scale, mode=mode, distribution=distribution, seed=seed)
+        VarianceScaling.__init__(self, scale=scale, mode=mode, distribution=distribution, seed=seed,
+                                 input_axes=input_axes, output_axes=output_axes)
 
     def get_config(self):
-        return {"seed": self.seed}
+        return {"seed": self.seed, "input_axes": self.input_axes, "output_axes": self.output_axes}
 
     return type(name, (VarianceScaling,), {"__init__": __init__, "get_config": get_config, "__doc__": doc,
                                            "__module__": __name__})

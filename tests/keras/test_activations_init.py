@@ -170,7 +170,14 @@ def test_initializer_config_round_trip():
     assert cfg["class_name"] == "VarianceScaling" and cfg["config"]["mode"] == "fan_out"
     again = initializers.deserialize(cfg)
     np.testing.assert_array_equal(init((3, 3)).numpy(), again((3, 3)).numpy())
-    assert initializers.serialize(initializers.HeNormal(seed=1))["config"] == {"seed": 1}
+    # Keras 3.15 keeps the fan axes (set by EinsumDense) in every VarianceScaling preset's config
+    assert initializers.serialize(initializers.HeNormal(seed=1))["config"] == \
+        {"seed": 1, "input_axes": None, "output_axes": None}
+    axes = initializers.GlorotUniform(seed=3, input_axes=[0], output_axes=[1, 2])
+    assert initializers.compute_fans((32, 8, 16), [0], [1, 2]) == (32, 128)
+    w = axes((32, 8, 16)).numpy()                        # limit sqrt(6 / (32 + 128)), not the conv-style fans
+    assert np.abs(w).max() <= (6 / 160) ** 0.5 and np.abs(w).max() > 0.9 * (6 / 160) ** 0.5
+    assert initializers.deserialize(initializers.serialize(axes)).get_config() == axes.get_config()
     with pytest.raises(ValueError):
         initializers.VarianceScaling(mode="fan_middle")
 
