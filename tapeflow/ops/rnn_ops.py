@@ -325,8 +325,9 @@ def _gru_grads(g, out, xp, h0, rk, rb, mask=None):
     dXh = np.empty((T, B, u), dtype=dt)
     mf = _mask_float(mask, dt)
     dh = np.zeros((B, u), dtype=dt)
+    last_only = not g[:-1].any()           # return_sequences=False: skip adding zeros at each step
     for t in range(T - 1, -1, -1):
-        dht = g[t] + dh
+        dht = dh if last_only and t < T - 1 else g[t] + dh
         dhm = dht if mf is None else dht * mf[t]
         d = dHR[t]
         np.multiply(dhm, Pz[t], out=d[:, 0])
