@@ -80,7 +80,6 @@ def test_errors_name_the_layer_and_argument():
              (dict(output_mode="binary"), "output_mode must be one of"),
              (dict(output_mode="one_hot", invert=True), "invert=True needs output_mode='int'"),
              (dict(sparse=True), "sparse=True is not supported"),
-             (dict(num_oov_indices=2), "FarmHash"),
              (dict(vocabulary=["x"], output_mode="tf_idf"), "needs idf_weights"),
              (dict(vocabulary=["x"], output_mode="tf_idf", idf_weights=[1.0, 2.0]), "2 entries for 1 tokens"),
              (dict(idf_weights=[1.0]), "only apply to output_mode='tf_idf'")]
@@ -130,3 +129,28 @@ def test_category_encoding_matches_keras():
         multi(rows, count_weights=np.ones((4, 2)))
     with pytest.raises(ValueError, match="num_tokens must be a positive integer"):
         L.CategoryEncoding()
+
+
+def test_hashing_matches_keras():
+    assert L.Hashing(num_bins=5)(np.array(["a", "b", "c", "abc"])).numpy().tolist() == [4, 2, 2, 0]
+    assert L.Hashing(num_bins=7)(np.array([[1], [12], [-3], [100000]])).numpy().tolist() == [[5], [3], [4], [0]]
+    assert L.Hashing(num_bins=5)(np.array([1.7, -2.2, 3.0])).numpy().tolist() == [4, 0, 1]     # floats truncate
+    assert L.Hashing(num_bins=4, mask_value="")(np.array(["", "a", "b"])).numpy().tolist() == [0, 1, 2]
+    assert L.Hashing(num_bins=4, mask_value=0)(np.array([0, 5, 17])).numpy().tolist() == [0, 2, 1]
+    assert L.Hashing(num_bins=10, salt=7)(np.array(["a", "b", "hello"])).numpy().tolist() == [6, 3, 3]
+    assert L.Hashing(num_bins=10, salt=[3, 9])(np.array(["a", "b", "hello"])).numpy().tolist() == [6, 0, 8]
+    assert L.Hashing(num_bins=4, output_mode="one_hot")(np.array(["a", "b"])).numpy().tolist() == \
+        [[0, 0, 0, 1], [0, 0, 1, 0]]
+    rows = np.array([["a", "b"], ["c", "c"]])
+    assert L.Hashing(num_bins=4, output_mode="multi_hot")(rows).numpy().tolist() == [[0, 0, 1, 1], [1, 0, 0, 0]]
+    assert L.Hashing(num_bins=4, output_mode="count")(rows).numpy().tolist() == [[0, 0, 1, 1], [2, 0, 0, 0]]
+    layer = L.Hashing(num_bins=4, salt=[3, 9], mask_value="")
+    assert L.Hashing.from_config(layer.get_config()).get_config() == layer.get_config()
+    with pytest.raises(ValueError, match="num_bins must be a positive integer"):
+        L.Hashing(num_bins=0)
+
+
+def test_string_lookup_hashes_unknown_strings_into_several_oov_slots():
+    layer = L.StringLookup(vocabulary=["x"], num_oov_indices=3)      # Keras 3.15.1 printed these
+    assert layer(np.array(["a", "b", "c", "x", "hello"])).numpy().tolist() == [0, 1, 1, 3, 1]
+    assert layer.get_vocabulary() == ["[UNK]", "[UNK]", "[UNK]", "x"]

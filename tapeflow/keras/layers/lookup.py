@@ -24,6 +24,7 @@ from __future__ import annotations
 import numpy as np
 
 from ...autodiff.tensor import Tensor
+from ...backend.hashing import fingerprint64
 from .base import Layer
 
 __all__ = ["StringLookup", "IntegerLookup", "CategoryEncoding"]
@@ -230,8 +231,8 @@ class _IndexLookup(Layer):
 class StringLookup(_IndexLookup):
     """Map strings to integer indices (or vectors), as ``keras.layers.StringLookup``.
 
-    ``num_oov_indices`` above 1 is refused: Keras spreads unknown strings over those slots by TensorFlow's
-    FarmHash fingerprint, which tapeflow does not reproduce; one OOV slot (the default) or none work.
+    With ``num_oov_indices`` above 1, an unknown string goes to OOV slot ``Fingerprint64(s) mod n``
+    (FarmHash, as Keras through ``tf.strings.to_hash_bucket_fast``).
 
     >>> import numpy as np, tapeflow as tf
     >>> layer = tf.keras.layers.StringLookup(vocabulary=["x", "y", "z"], output_mode="multi_hot")
@@ -245,15 +246,15 @@ class StringLookup(_IndexLookup):
         kwargs.pop("vocabulary_size", None)
         kwargs.pop("oov_method", None)
         kwargs.pop("salt", None)
-        if num_oov_indices > 1:
-            raise ValueError(f"StringLookup: num_oov_indices={num_oov_indices} is not supported (Keras hashes "
-                             "unknown strings into the OOV slots with TensorFlow's FarmHash); use 0 or 1")
         self.encoding = encoding
         super().__init__(max_tokens, num_oov_indices, mask_token, oov_token, vocabulary, idf_weights, invert,
                          output_mode, pad_to_max_tokens, sparse, **kwargs)
 
     def _tokens(self, values) -> list:
         return [v.decode(self.encoding) if isinstance(v, bytes) else str(v) for v in np.asarray(values).tolist()]
+
+    def _oov_slot(self, token) -> int:  # as tf.strings.to_hash_bucket_fast: FarmHash Fingerprint64
+        return fingerprint64(token.encode(self.encoding)) % self.num_oov_indices
 
     def get_config(self):
         config = super().get_config()
