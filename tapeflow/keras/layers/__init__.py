@@ -84,11 +84,11 @@ for _mod in (_conv, _pool, _norm, _reg, _reshape, _emb, _prep, _lookup, _text, _
     _BUILTIN_NAMES += list(_mod.__all__)
     __all__ += list(_mod.__all__)
 del _mod
-from .wrappers import Bidirectional, TimeDistributed  # noqa: F401,E402
+from .wrappers import Bidirectional, SpectralNormalization, TimeDistributed  # noqa: F401,E402
 from .attention import AdditiveAttention, Attention, MultiHeadAttention  # noqa: F401,E402
 from .graph import GCNConv, GraphConv  # noqa: F401,E402
 
-_BUILTIN_NAMES += ["Bidirectional", "TimeDistributed", "MultiHeadAttention", "Attention", "AdditiveAttention",
-                   "GCNConv"]
-__all__ += ["Bidirectional", "TimeDistributed", "MultiHeadAttention", "Attention", "AdditiveAttention", "GCNConv",
-            "GraphConv"]
+_BUILTIN_NAMES += ["Bidirectional", "TimeDistributed", "SpectralNormalization", "MultiHeadAttention", "Attention",
+                   "AdditiveAttention", "GCNConv"]
+__all__ += ["Bidirectional", "TimeDistributed", "SpectralNormalization", "MultiHeadAttention", "Attention",
+            "AdditiveAttention", "GCNConv", "GraphConv"]

@@ -1,8 +1,11 @@
 """Layer wrappers: Bidirectional (an RNN run both ways) and TimeDistributed (a layer per step)."""
 from __future__ import annotations
 
+import numpy as np
+
 from ...ops import array_ops as A
 from ...ops import math_ops as M
+from .. import initializers
 from .base import Layer
 
 _MERGE_MODES = ("concat", "sum", "mul", "ave", None)
@@ -174,4 +177,81 @@ class TimeDistributed(Layer):
         return super().from_config(config, custom_objects)
 
 
-__all__ = ["Bidirectional", "TimeDistributed"]
+class SpectralNormalization(Layer):
+    """Spectral normalization of a layer's ``kernel`` (or ``embeddings``), as
+    ``keras.layers.SpectralNormalization``: in each training call, ``power_iterations`` steps of the power
+    method refine the non-trainable ``vector_u`` estimate of the kernel's top singular vector (the kernel
+    reshaped to ``(-1, out)``), and the kernel variable itself is overwritten with ``kernel / sigma``
+    before the wrapped layer runs. As in Keras, the division is not differentiated: gradients reach the
+    normalized kernel variable directly. An all-zero kernel is left alone.
+
+    >>> import numpy as np, tapeflow as tf
+    >>> sn = tf.keras.layers.SpectralNormalization(tf.keras.layers.Dense(3), power_iterations=30)
+    >>> _ = sn(np.ones((2, 4), "float32"), training=True)
+    >>> round(float(np.linalg.svd(sn.layer.kernel.numpy(), compute_uv=False)[0]), 2)
+    1.0
+    """
+
+    def __init__(self, layer, power_iterations=1, **kwargs):
+        super().__init__(**kwargs)
+        if not isinstance(layer, Layer):
+            raise ValueError(f"SpectralNormalization: expected a Layer, got {layer!r}")
+        if not isinstance(power_iterations, int) or power_iterations <= 0:
+            raise ValueError(f"SpectralNormalization '{self.name}': power_iterations must be a positive integer, "
+                             f"got {power_iterations!r}")
+        self.layer, self.power_iterations = layer, power_iterations
+
+    def build(self, input_shape):
+        if not self.layer.built:
+            self.layer._build_from_shapes(tuple(input_shape))
+        kernel = getattr(self.layer, "kernel", None)
+        kernel = getattr(self.layer, "embeddings", None) if kernel is None else kernel
+        if kernel is None:
+            raise ValueError(f"SpectralNormalization '{self.name}': {type(self.layer).__name__} has no 'kernel' nor "
+                             "'embeddings' to normalize")
+        self.kernel = kernel
+        self.vector_u = self.add_weight(name="vector_u", shape=(1, kernel.shape[-1]), trainable=False,
+                                        initializer=initializers.TruncatedNormal(stddev=0.02), dtype=kernel.dtype)
+        self.built = True
+
+    def _normalized(self):
+        """(new u, kernel / sigma) by the power method on the kernel as a (-1, out) matrix."""
+        kernel = self.kernel.numpy()
+        w = kernel.reshape(-1, kernel.shape[-1])
+        u = self.vector_u.numpy()
+        eps = 1e-7
+        for _ in range(self.power_iterations):
+            v = u @ w.T
+            v = v / max(float(np.linalg.norm(v)), eps)
+            u = v @ w
+            u = u / max(float(np.linalg.norm(u)), eps)
+        sigma = (v @ w) @ u.T
+        return u, (kernel / sigma).reshape(kernel.shape)
+
+    def call(self, inputs, training=None):
+        if training and np.any(self.kernel.numpy() != 0):
+            u, kernel = self._normalized()
+            self.vector_u.assign(u)
+            self.kernel.assign(kernel)
+        return self.layer(inputs, training=training)
+
+    def compute_output_shape(self, input_shape):
+        return self.layer.compute_output_shape(input_shape)
+
+    def get_config(self):
+        from . import serialize
+        config = super().get_config()
+        inner = serialize(self.layer)
+        inner.pop("build_config", None)
+        config.update({"layer": inner, "power_iterations": self.power_iterations})
+        return config
+
+    @classmethod
+    def from_config(cls, config, custom_objects=None):
+        from . import deserialize
+        config = dict(config)
+        config["layer"] = deserialize(config["layer"], custom_objects=custom_objects)
+        return super().from_config(config, custom_objects)
+
+
+__all__ = ["Bidirectional", "TimeDistributed", "SpectralNormalization"]
