@@ -36,6 +36,15 @@ def _array(data) -> np.ndarray:
     return np.asarray(data._value if isinstance(data, Tensor) else data)
 
 
+def _bag_counts(rows: np.ndarray, depth: int, weights=None) -> np.ndarray:
+    """(len(rows), depth): how often (or with what total weight) each index in ``[0, depth)`` occurs in
+    each row; negative indices (masked tokens) count for nothing. One ``bincount`` over row-offset indices."""
+    keep = rows >= 0
+    flat = (np.arange(len(rows))[:, None] * depth + rows)[keep]
+    w = None if weights is None else np.asarray(weights, dtype=np.float64)[keep]
+    return np.bincount(flat, weights=w, minlength=len(rows) * depth).reshape(len(rows), depth)
+
+
 class _IndexLookup(Layer):
     def __init__(self, max_tokens, num_oov_indices, mask_token, oov_token, vocabulary, idf_weights, invert,
                  output_mode, pad_to_max_tokens, sparse, **kwargs):
@@ -188,10 +197,7 @@ class _IndexLookup(Layer):
             raise ValueError(f"{self._who()}: output_mode={self.output_mode!r} takes inputs of rank 1 or 2, got "
                              f"shape {arr.shape}")
         rows = idx.reshape(1, -1) if idx.ndim <= 1 else idx
-        counts = np.zeros((len(rows), depth), dtype=np.int64)
-        for r, row in enumerate(rows):
-            row = row[row >= 0]
-            np.add.at(counts[r], row, 1)
+        counts = _bag_counts(rows, depth)
         if self.output_mode == "multi_hot":
             counts = np.minimum(counts, 1)
         out = counts.astype(np.float32)
@@ -343,9 +349,7 @@ class CategoryEncoding(Layer):
                              f"rank 1 or 2, got shape {idx.shape}")
         rows = idx.reshape(1, -1) if idx.ndim <= 1 else idx
         weights = None if count_weights is None else np.asarray(_array(count_weights), np.float32).reshape(rows.shape)
-        out = np.zeros((len(rows), n), dtype=np.float32)
-        for r in range(len(rows)):
-            np.add.at(out[r], rows[r], 1.0 if weights is None else weights[r])
+        out = _bag_counts(rows, n, weights).astype(np.float32)
         if self.output_mode == "multi_hot":
             out = np.minimum(out, 1.0)
         return Tensor._wrap(out[0] if idx.ndim <= 1 else out)
