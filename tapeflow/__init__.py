@@ -39,13 +39,16 @@ __version__ = "0.1.0"
 newaxis = None
 
 _LAZY = {"debug": ".debug", "keras": ".keras", "data": ".data", "image": ".image", "distribute": ".distribute",
-         "linalg": ".linalg", "tune": ".tune", "onnx": ".onnx"}
+         "linalg": ".linalg", "tune": ".tune", "onnx": ".onnx", "strings": ".strings"}
 
 
 def __getattr__(name):
     if name == "TensorSpec":
         from .data._structure import TensorSpec
         return TensorSpec
+    if name == "fingerprint":
+        from .strings import fingerprint
+        return fingerprint
     if name in _LAZY:
         try:
             mod = _importlib.import_module(_LAZY[name], __name__)
