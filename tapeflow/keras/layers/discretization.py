@@ -22,6 +22,7 @@ from __future__ import annotations
 import numpy as np
 
 from ...autodiff.tensor import Tensor
+from ._adapt import adapt_batches
 from .base import Layer
 from .lookup import CategoryEncoding, _array
 
@@ -71,19 +72,10 @@ class Discretization(Layer):
 
     def adapt(self, data, batch_size=None, steps=None):
         """Estimate ``num_bins`` quantile boundaries from an array, a Tensor, a Dataset or an iterable of batches."""
-        from ...data import Dataset
         if self.num_bins is None:
             raise ValueError(f"Discretization '{self.name}': built with bin_boundaries; adapt needs num_bins")
-        if isinstance(data, (Dataset, list, tuple)) or (hasattr(data, "__iter__") and
-                                                        not isinstance(data, (np.ndarray, Tensor))):
-            batches = (b[0] if isinstance(b, tuple) else b for b in data)
-            if steps is not None:
-                import itertools
-                batches = itertools.islice(batches, int(steps))
-        else:
-            batches = [data]
         summary = np.zeros((2, 0), dtype=np.float32)
-        for b in batches:
+        for b in adapt_batches(data, batch_size, steps, iterables=True):  # Keras reads a list as batches
             merged = np.concatenate([_summarize(_array(b).astype(np.float32), self.epsilon), summary], axis=1)
             summary = _compress(merged[:, np.argsort(merged[0])], self.epsilon)
         self._summary = summary

@@ -25,6 +25,7 @@ import numpy as np
 
 from ...autodiff.tensor import Tensor
 from ...backend.hashing import fingerprint64
+from ._adapt import adapt_batches
 from .base import Layer
 
 __all__ = ["StringLookup", "IntegerLookup", "CategoryEncoding"]
@@ -127,16 +128,9 @@ class _IndexLookup(Layer):
 
     def adapt(self, data, batch_size=None, steps=None):
         """Build the vocabulary from ``data`` (an array, a Tensor or a Dataset): most frequent first."""
-        from ...data import Dataset
-        if isinstance(data, Dataset):
-            import itertools
-            batches = (b[0] if isinstance(b, tuple) else b for b in data)
-            batches = itertools.islice(batches, int(steps)) if steps is not None else batches
-        else:
-            batches = [data]
         counts, docs, n_docs = {}, {}, 0
         specials = {t for t in (self.mask_token, self.oov_token) if t is not None}
-        for b in batches:
+        for b in adapt_batches(data, batch_size, steps):
             arr = _array(b)
             rows = arr.reshape(-1, 1) if arr.ndim <= 1 else arr.reshape(len(arr), -1)
             for row in rows:

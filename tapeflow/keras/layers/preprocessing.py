@@ -29,6 +29,7 @@ from ...ops import math_ops as M
 from ...ops import reduce_ops as R
 from ...ops.einsum_ops import einsum
 from .. import backend as K
+from ._adapt import adapt_batches
 from .base import Layer
 
 __all__ = ["Rescaling", "Normalization", "Resizing", "CenterCrop", "RandomCrop", "RandomFlip",
@@ -113,18 +114,8 @@ class Normalization(Layer):
 
     def adapt(self, data, batch_size=None, steps=None):
         """Set ``mean`` and ``variance`` from ``data`` (Chan et al.'s parallel update, batch by batch)."""
-        from ...data import Dataset
-        if isinstance(data, Dataset):
-            batches = (b[0] if isinstance(b, tuple) else b for b in data)
-            if steps is not None:
-                import itertools
-                batches = itertools.islice(batches, int(steps))
-        else:
-            arr = np.asarray(data._value if isinstance(data, Tensor) else data)
-            size = batch_size or max(1, len(arr))
-            batches = (arr[i:i + size] for i in range(0, len(arr), size))
         n, mean, m2 = 0, None, None
-        for b in batches:
+        for b in adapt_batches(data, batch_size, steps):
             b = np.asarray(b._value if isinstance(b, Tensor) else b, dtype=np.float64)
             if not self.built:
                 self.build(b.shape)

@@ -24,6 +24,7 @@ import string
 import numpy as np
 
 from ...autodiff.tensor import Tensor
+from ._adapt import adapt_batches
 from .base import Layer
 from .lookup import StringLookup, _array
 
@@ -113,14 +114,7 @@ class TextVectorization(Layer):
     # -- vocabulary -------------------------------------------------------------------------
     def adapt(self, data, batch_size=None, steps=None):
         """Build the vocabulary (and TF-IDF weights) from strings: an array, a Tensor or a Dataset."""
-        from ...data import Dataset
-        if isinstance(data, Dataset):
-            import itertools
-            batches = (b[0] if isinstance(b, tuple) else b for b in data)
-            batches = itertools.islice(batches, int(steps)) if steps is not None else batches
-            rows = [row for b in batches for row in self._rows(b)]
-        else:
-            rows = self._rows(data)
+        rows = [row for b in adapt_batches(data, batch_size, steps) for row in self._rows(b)]
         self._lookup.adapt(self._padded(rows))
 
     def set_vocabulary(self, vocabulary, idf_weights=None):

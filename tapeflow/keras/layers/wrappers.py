@@ -19,6 +19,24 @@ def _clone(layer, name, **overrides):
     return deserialize(config)
 
 
+def _inner_config(layer) -> dict:
+    """A wrapped layer's serialized config, without its build state (the wrapper rebuilds it)."""
+    from . import serialize
+    inner = serialize(layer)
+    inner.pop("build_config", None)
+    return inner
+
+
+def _with_inner(config, custom_objects, *keys):
+    """``config`` with the wrapped layers under ``keys`` (default ``"layer"``) deserialized."""
+    from . import deserialize
+    config = dict(config)
+    for key in keys or ("layer",):
+        if config.get(key) is not None:
+            config[key] = deserialize(config[key], custom_objects=custom_objects)
+    return config
+
+
 class Bidirectional(Layer):
     """Run a recurrent layer forwards and a copy of it backwards, then merge the two outputs.
 
@@ -105,24 +123,16 @@ class Bidirectional(Layer):
         return outs if self.merge_mode is None else out
 
     def get_config(self):
-        from . import serialize
         config = super().get_config()
-        config["layer"] = serialize(self.forward_layer)
+        config["layer"] = _inner_config(self.forward_layer)
         config["layer"]["config"]["name"] = self.forward_layer.name[len("forward_"):]
-        config["layer"].pop("build_config", None)
         config["merge_mode"] = self.merge_mode
-        config["backward_layer"] = serialize(self.backward_layer)
-        config["backward_layer"].pop("build_config", None)
+        config["backward_layer"] = _inner_config(self.backward_layer)
         return config
 
     @classmethod
     def from_config(cls, config, custom_objects=None):
-        from . import deserialize
-        config = dict(config)
-        config["layer"] = deserialize(config["layer"], custom_objects=custom_objects)
-        if config.get("backward_layer") is not None:
-            config["backward_layer"] = deserialize(config["backward_layer"], custom_objects=custom_objects)
-        return super().from_config(config, custom_objects)
+        return super().from_config(_with_inner(config, custom_objects, "layer", "backward_layer"), custom_objects)
 
 
 class TimeDistributed(Layer):
@@ -162,19 +172,11 @@ class TimeDistributed(Layer):
         return mask
 
     def get_config(self):
-        from . import serialize
-        config = super().get_config()
-        inner = serialize(self.layer)
-        inner.pop("build_config", None)
-        config["layer"] = inner
-        return config
+        return {**super().get_config(), "layer": _inner_config(self.layer)}
 
     @classmethod
     def from_config(cls, config, custom_objects=None):
-        from . import deserialize
-        config = dict(config)
-        config["layer"] = deserialize(config["layer"], custom_objects=custom_objects)
-        return super().from_config(config, custom_objects)
+        return super().from_config(_with_inner(config, custom_objects), custom_objects)
 
 
 class SpectralNormalization(Layer):
@@ -239,19 +241,11 @@ class SpectralNormalization(Layer):
         return self.layer.compute_output_shape(input_shape)
 
     def get_config(self):
-        from . import serialize
-        config = super().get_config()
-        inner = serialize(self.layer)
-        inner.pop("build_config", None)
-        config.update({"layer": inner, "power_iterations": self.power_iterations})
-        return config
+        return {**super().get_config(), "layer": _inner_config(self.layer), "power_iterations": self.power_iterations}
 
     @classmethod
     def from_config(cls, config, custom_objects=None):
-        from . import deserialize
-        config = dict(config)
-        config["layer"] = deserialize(config["layer"], custom_objects=custom_objects)
-        return super().from_config(config, custom_objects)
+        return super().from_config(_with_inner(config, custom_objects), custom_objects)
 
 
 __all__ = ["Bidirectional", "TimeDistributed", "SpectralNormalization"]
