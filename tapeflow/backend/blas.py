@@ -148,8 +148,12 @@ def axpby_into(alpha: float, x, beta: float, y, tmp) -> None:
     whole = y.base if isinstance(y.base, np.ndarray) else y  # NumPy points a view's base at the owner
     if whole.size >= MIN_LEVEL1 and axpby(alpha, x, beta, y):
         return
+    if beta == 1.0 and (alpha == 1.0 or alpha == -1.0):    # y += x, y -= x: one pass, no temporary
+        (np.add if alpha == 1.0 else np.subtract)(y, x, out=y)
+        return
     np.multiply(x, alpha, out=tmp)
-    y *= beta
+    if beta != 1.0:
+        y *= beta
     y += tmp
 
 
