@@ -4,11 +4,14 @@ NumPy's ufuncs release the GIL, so a large elementwise update split into contigu
 on several threads at once. Chunks are whole elements of one array, so results are bitwise the
 same for every thread count.
 
-The default is one thread (no pool): inside ``fit`` the update follows BLAS calls whose worker
-threads keep spinning on the cores for a while after each matmul, and a second Python-side thread
-competing with them made training slower on a 2-core machine (measured: MLP 784-256-128-10,
-batch 128, 2.06-2.33 s per epoch with two threads against 1.76-2.21 s with one), while an update
-measured alone ran 1.3-2x faster. Opt in with
+The default is one thread (no pool). Inside training the update follows BLAS calls, and OpenBLAS's
+worker thread keeps spinning on the other core for about 0.1 s after each threaded matmul (its CPU
+ticks in ``/proc/self/task``); a second Python-side thread competing with it makes the update slower.
+Measured on 2 cores: a 1M-parameter Adam update inside ``fit`` (MLP 784-1024-256-10, batch 128) took
+5.0 ms on two threads against 4.6 ms on one; with ``OPENBLAS_NUM_THREADS=1`` (no spinning worker) 3.4
+against 4.7 ms; the same update in a loop of updates alone 2.65 against 3.28 ms. Choosing per optimizer
+by timing the update both ways picked the threads where the update alone was faster, yet a batch-32 epoch
+got 10% slower (the cost lands on the next matmuls, outside the update's timer). Opt in with
 ``tf.config.threading.set_intra_op_parallelism_threads(n)`` or ``TAPEFLOW_NUM_THREADS=n``.
 
 Inter-op threads are another matter: ``fit`` runs the batch shards of a large traced step on them
