@@ -1,4 +1,4 @@
-"""Normalization layers: BatchNormalization, LayerNormalization, GroupNormalization (Keras 3).
+"""Normalization layers: BatchNormalization, LayerNormalization, GroupNormalization, RMSNormalization (Keras 3).
 
 Training-mode batch norm, layer norm and group norm run the fused primitive
 ``tapeflow.ops.norm_ops.fused_normalize`` (one forward pass for moments + affine, a closed-form
@@ -301,4 +301,49 @@ class GroupNormalization(_AffineNorm):
         return config
 
 
-__all__ = ["BatchNormalization", "LayerNormalization", "GroupNormalization"]
+class RMSNormalization(Layer):
+    """RMSNorm (Zhang & Sennrich, 2019): ``x * rsqrt(mean(x^2 over axis) + epsilon) * scale``, as Keras 3's layer:
+    no centring, one weight ``scale`` (ones) over the normalized axes, ``epsilon`` 1e-6.
+
+    >>> import tapeflow as tf
+    >>> norm = tf.keras.layers.RMSNormalization(epsilon=0.0)
+    >>> norm(tf.constant([[3.0, 4.0]])).numpy().round(4).tolist(), [w.name for w in norm.weights]
+    ([[0.8485, 1.1314]], ['scale'])
+    """
+
+    def __init__(self, axis=-1, epsilon=1e-6, **kwargs):
+        super().__init__(**kwargs)
+        if not isinstance(axis, (int, np.integer, list, tuple)) or isinstance(axis, bool):
+            raise TypeError(f'Layer "{self.name}": axis must be an int or a list/tuple of ints, got {axis!r}')
+        self.axis = [int(a) for a in axis] if isinstance(axis, (list, tuple)) else int(axis)
+        self.epsilon = float(epsilon)
+        self.supports_masking = True
+
+    def build(self, input_shape):
+        nd = len(input_shape)
+        axes = sorted(self.axis) if isinstance(self.axis, list) else [self.axis]
+        if any(not -nd <= a < nd for a in axes):
+            raise ValueError(f'Layer "{self.name}": axis {self.axis} is out of bounds for input shape '
+                             f"{tuple(input_shape)}")
+        shape = tuple(input_shape[a] for a in axes)
+        if any(d is None for d in shape):
+            raise ValueError(f'Layer "{self.name}": the normalized axes of the inputs must be known, got input '
+                             f"shape {tuple(input_shape)}")
+        self._axes = axes
+        self.scale = self.add_weight(name="scale", shape=shape, initializer="ones")
+        self.built = True
+
+    def call(self, inputs):
+        from ..ops.nn import rms_normalization
+        return rms_normalization(inputs, scale=self._read(self.scale), axis=self._axes, epsilon=self.epsilon)
+
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update({"axis": self.axis, "epsilon": self.epsilon})
+        return config
+
+
+__all__ = ["BatchNormalization", "LayerNormalization", "GroupNormalization", "RMSNormalization"]

@@ -139,6 +139,58 @@ def moments(x, axes, keepdims=False, synchronized=False):
     return N.moments(_float(x), axes, keepdims=keepdims)
 
 
+def _norm_axes(x: Tensor, axis) -> tuple:
+    nd = x._value.ndim
+    axes = tuple(sorted(axis)) if isinstance(axis, (list, tuple)) else (axis,)
+    if any(not -nd <= a < nd for a in axes):
+        raise ValueError(f"axis {axis} is out of bounds for an input of shape {x._value.shape}")
+    return tuple(sorted(a % nd for a in axes))
+
+
+def rms_normalization(x, scale=None, axis=-1, epsilon=None):
+    """``x * rsqrt(mean(x^2 over axis) + epsilon) * scale`` (Zhang & Sennrich's RMSNorm; ``epsilon`` defaults to
+    ``keras.config.epsilon()``, 1e-7).
+
+    >>> from tapeflow import keras
+    >>> keras.ops.rms_normalization(keras.ops.convert_to_tensor([[3.0, 4.0]]), epsilon=0.0).numpy().round(4).tolist()
+    [[0.8485, 1.1314]]
+    """
+    from ..backend import epsilon as _default_epsilon
+    x = _float(x)
+    eps = _default_epsilon() if epsilon is None else float(epsilon)
+    from ...ops import reduce_ops as R
+    mean_sq = R.reduce_mean(M.square(x), axis=_norm_axes(x, axis), keepdims=True)
+    out = M.multiply(x, M.rsqrt(M.add(mean_sq, eps)))
+    return out if scale is None else M.multiply(out, _t(scale, x._value.dtype))
+
+
+def layer_normalization(x, gamma=None, beta=None, axis=-1, epsilon=None, rms_scaling=False):
+    """Normalize ``x`` over ``axis`` to zero mean and unit variance, then ``* gamma + beta`` (Keras 3's op;
+    ``rms_scaling=True``: ``x / sqrt(var + epsilon) * gamma``, no centring).
+
+    >>> from tapeflow import keras
+    >>> keras.ops.layer_normalization(keras.ops.convert_to_tensor([[1.0, 3.0]]), epsilon=0.0).numpy().tolist()
+    [[-1.0, 1.0]]
+    """
+    from ..backend import epsilon as _default_epsilon
+    from ...ops import reduce_ops as R
+    from ...ops.norm_ops import fused_normalize
+    x = _float(x)
+    eps = _default_epsilon() if epsilon is None else float(epsilon)
+    axes, dtype = _norm_axes(x, axis), x._value.dtype
+    if rms_scaling:
+        out = M.multiply(x, M.rsqrt(M.add(R.reduce_variance(x, axis=axes, keepdims=True), eps)))
+        return out if gamma is None else M.multiply(out, _t(gamma, dtype))
+    bshape = tuple(d if i in axes else 1 for i, d in enumerate(x._value.shape))
+
+    def param(p, fill):  # gamma/beta of the normalized axes' shape, lined up with them
+        if p is None:
+            return np.asarray(fill, dtype)
+        p = _t(p, dtype)
+        return A.reshape(p, bshape) if p._value.size == int(np.prod(bshape)) else p
+    return fused_normalize(x, param(gamma, 1.0), param(beta, 0.0), axes=axes, epsilon=eps)[0]
+
+
 def normalize(x, axis=-1, order=2, epsilon=None):
     if order != 2:
         from ...ops import reduce_ops as R
