@@ -1,4 +1,5 @@
-"""Attention layers: MultiHeadAttention, Attention (Luong dot-product) and AdditiveAttention (Bahdanau).
+"""Attention layers: MultiHeadAttention, GroupedQueryAttention, Attention (Luong dot-product) and
+AdditiveAttention (Bahdanau).
 
 Masking follows Keras 3: a boolean attention mask (built from ``attention_mask``, the Keras masks of
 query/value/key and the causal mask) replaces masked logits with -1e9 before the softmax and zeroes
@@ -209,6 +210,126 @@ class MultiHeadAttention(Layer):
         return config
 
 
+class GroupedQueryAttention(MultiHeadAttention):
+    """Grouped-query attention (Ainslie et al., 2023), as Keras 3.15's ``GroupQueryAttention``: ``num_query_heads``
+    query heads share ``num_key_value_heads`` key/value heads (each key/value head serves
+    ``num_query_heads // num_key_value_heads`` consecutive query heads), all ``head_dim`` wide.
+
+    ``sliding_window=w`` lets a query at position t see keys at |t - s| < w (combine it with
+    ``use_causal_mask=True`` for the causal window of Mistral or Llama 3); ``use_gate=True`` multiplies the
+    attention output, before the output projection, by a sigmoid gate projected from the query. Weights, in
+    Keras's order: query kernel ``(dim, Hq, head_dim)`` and bias ``(Hq, head_dim)``, key kernel/bias
+    ``(dim, Hkv, head_dim)``, the gate's (as the query's), value kernel/bias, output kernel
+    ``(Hq, head_dim, dim)`` and bias ``(dim,)``.
+
+    >>> import tapeflow as tf
+    >>> gqa = tf.keras.layers.GroupQueryAttention(head_dim=4, num_query_heads=4, num_key_value_heads=2)
+    >>> x = tf.ones((3, 5, 8))
+    >>> out, scores = gqa(x, x, return_attention_scores=True)
+    >>> out.shape.as_list(), scores.shape.as_list(), [tuple(w.shape) for w in gqa.weights][2]
+    ([3, 5, 8], [3, 4, 5, 5], (8, 2, 4))
+    """
+
+    def __init__(self, head_dim, num_query_heads, num_key_value_heads, dropout=0.0, use_bias=True,
+                 sliding_window=None, flash_attention=None, kernel_initializer="glorot_uniform",
+                 bias_initializer="zeros", kernel_regularizer=None, bias_regularizer=None, activity_regularizer=None,
+                 kernel_constraint=None, bias_constraint=None, use_gate=False, seed=None, **kwargs):
+        super().__init__(num_heads=num_query_heads, key_dim=head_dim, dropout=dropout, use_bias=use_bias,
+                         kernel_initializer=kernel_initializer, bias_initializer=bias_initializer,
+                         kernel_regularizer=kernel_regularizer, bias_regularizer=bias_regularizer,
+                         activity_regularizer=activity_regularizer, kernel_constraint=kernel_constraint,
+                         bias_constraint=bias_constraint, seed=seed, **kwargs)
+        self.head_dim, self.num_query_heads = int(head_dim), int(num_query_heads)
+        self.num_key_value_heads = int(num_key_value_heads)
+        if self.num_key_value_heads < 1 or self.num_query_heads % self.num_key_value_heads:
+            raise ValueError(f'Layer "{self.name}": `num_query_heads` ({num_query_heads}) must be divisible by '
+                             f"`num_key_value_heads` ({num_key_value_heads}).")
+        if sliding_window is not None and (not isinstance(sliding_window, int) or isinstance(sliding_window, bool)
+                                           or sliding_window <= 0):
+            raise ValueError(f'Layer "{self.name}": `sliding_window` must be None or a positive integer. '
+                             f"Received: sliding_window={sliding_window!r}")
+        self.sliding_window, self.use_gate = sliding_window, bool(use_gate)
+        self.num_repeats = self.num_query_heads // self.num_key_value_heads
+
+    def build(self, query_shape, value_shape=None, key_shape=None):
+        value_shape = query_shape if value_shape is None else value_shape
+        key_shape = value_shape if key_shape is None else key_shape
+        if len(query_shape) != 3 or len(value_shape) != 3:
+            raise ValueError(f'Layer "{self.name}": query and value must be (batch, seq, dim), got '
+                             f"{tuple(query_shape)} and {tuple(value_shape)}")
+        hq, hkv, h = self.num_query_heads, self.num_key_value_heads, self.head_dim
+        self._query_dense = self._proj((hq, h), "query")
+        self._query_dense._build_from_shapes(tuple(query_shape))
+        self._key_dense = self._proj((hkv, h), "key")
+        self._key_dense._build_from_shapes(tuple(key_shape))
+        self._gate_dense = None
+        if self.use_gate:
+            self._gate_dense = self._proj((hq, h), "gate")
+            self._gate_dense._build_from_shapes(tuple(query_shape))
+        self._value_dense = self._proj((hkv, h), "value")
+        self._value_dense._build_from_shapes(tuple(value_shape))
+        self._output_dense = self._proj((int(query_shape[-1]),), "attention_output", n_in=2)
+        self._output_dense._build_from_shapes((None, None, hq, h))
+        self.built = True
+
+    def _attention_mask(self, query, value, key, query_mask, value_mask, key_mask, attention_mask,
+                        use_causal_mask):
+        mask = super()._attention_mask(query, value, key, query_mask, value_mask, key_mask, attention_mask,
+                                       use_causal_mask)
+        if self.sliding_window is None:
+            return mask
+        t, s = query._value.shape[1], value._value.shape[1]
+        band = (np.abs(np.arange(t)[:, None] - np.arange(s)[None, :]) < self.sliding_window)[None]
+        return band if mask is None else mask & band
+
+    def _heads(self, x, dense):  # (B, S, Hkv, h) -> (B, Hq, S, h), each key/value head repeated in place
+        y = A.transpose(dense(x), (0, 2, 1, 3))
+        if self.num_repeats == 1:
+            return y
+        b, hkv, s, h = y._value.shape
+        y = A.broadcast_to(A.expand_dims(y, 2), (b, hkv, self.num_repeats, s, h))
+        return A.reshape(y, (b, hkv * self.num_repeats, s, h))
+
+    def call(self, query, value, key=None, query_mask=None, value_mask=None, key_mask=None, attention_mask=None,
+             return_attention_scores=False, training=None, use_causal_mask=False):
+        value = self._convert_input(value)
+        key = value if key is None else self._convert_input(key)
+        if query_mask is None:
+            query_mask = getattr(query, "_keras_mask", None)
+        if value_mask is None:
+            value_mask = getattr(value, "_keras_mask", None)
+        if key_mask is None and key is not value:
+            key_mask = getattr(key, "_keras_mask", None)
+        mask = self._attention_mask(query, value, key, query_mask, value_mask, key_mask, attention_mask,
+                                    use_causal_mask)
+        q = A.transpose(self._query_dense(query), (0, 2, 1, 3))                  # (B, Hq, T, h)
+        q = M.multiply(q, 1.0 / math.sqrt(float(self.head_dim)))
+        k, v = self._heads(key, self._key_dense), self._heads(value, self._value_dense)
+        scores = M.matmul(q, A.transpose(k, (0, 1, 3, 2)))                          # (B, Hq, T, S)
+        probs = _masked_softmax(scores, None if mask is None else mask[:, None] if mask.ndim == 3 else mask)
+        dropped = N.dropout(probs, self.dropout, seed=self.seed) if training and self.dropout > 0 else probs
+        ctx = A.transpose(M.matmul(dropped, v), (0, 2, 1, 3))                      # (B, T, Hq, h)
+        if self._gate_dense is not None:
+            ctx = M.multiply(ctx, M.sigmoid(self._gate_dense(query)))
+        out = self._output_dense(ctx)
+        return (out, probs) if return_attention_scores else out
+
+    def compute_output_shape(self, query_shape, value_shape=None, key_shape=None):
+        return tuple(query_shape)
+
+    def get_config(self):
+        config = super().get_config()
+        for k in ("num_heads", "key_dim", "value_dim", "output_shape", "attention_axes"):
+            config.pop(k)
+        config.update({"head_dim": self.head_dim, "num_query_heads": self.num_query_heads,
+                       "num_key_value_heads": self.num_key_value_heads, "use_gate": self.use_gate,
+                       "sliding_window": self.sliding_window})
+        return config
+
+
+GroupQueryAttention = GroupedQueryAttention  # Keras 3 exports the class under this name
+
+
 class _BaseDenseAttention(Layer):
     """Shared call of Attention and AdditiveAttention: ``inputs = [query, value]`` or
     ``[query, value, key]``, optional ``mask = [query_mask, value_mask]``."""
@@ -325,4 +446,4 @@ class AdditiveAttention(_BaseDenseAttention):
         return config
 
 
-__all__ = ["MultiHeadAttention", "Attention", "AdditiveAttention"]
+__all__ = ["MultiHeadAttention", "GroupedQueryAttention", "GroupQueryAttention", "Attention", "AdditiveAttention"]

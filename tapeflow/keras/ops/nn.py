@@ -192,6 +192,23 @@ def layer_normalization(x, gamma=None, beta=None, axis=-1, epsilon=None, rms_sca
     return fused_normalize(x, param(gamma, 1.0), param(beta, 0.0), axes=axes, epsilon=eps)[0]
 
 
+def adaptive_average_pool(inputs, output_size, data_format=None):
+    """Mean over PyTorch's adaptive bins, to ``output_size`` per spatial axis (``keras/layers/adaptive_pooling.py``).
+
+    >>> from tapeflow import keras
+    >>> keras.ops.adaptive_average_pool(keras.ops.ones((2, 9, 9, 3)), 4).shape.as_list()
+    [2, 4, 4, 3]
+    """
+    from ..layers.adaptive_pooling import adaptive_pool
+    return adaptive_pool(inputs, output_size, "average", data_format, "adaptive_average_pool")
+
+
+def adaptive_max_pool(inputs, output_size, data_format=None):
+    """Max over PyTorch's adaptive bins, to ``output_size`` per spatial axis."""
+    from ..layers.adaptive_pooling import adaptive_pool
+    return adaptive_pool(inputs, output_size, "max", data_format, "adaptive_max_pool")
+
+
 def normalize(x, axis=-1, order=2, epsilon=None):
     if order != 2:
         from ...ops import reduce_ops as R
