@@ -1,4 +1,5 @@
-"""Embedding: integer ids -> rows of a trainable ``(input_dim, output_dim)`` table (Keras 3)."""
+"""Embedding: integer ids -> rows of a trainable ``(input_dim, output_dim)`` table (Keras 3); ReversibleEmbedding,
+whose reverse call maps hidden states back to logits over the vocabulary (a tied language-model head)."""
 from __future__ import annotations
 
 import numpy as np
@@ -88,4 +89,70 @@ class Embedding(Layer):
         return config
 
 
-__all__ = ["Embedding"]
+class ReversibleEmbedding(Embedding):
+    """An Embedding that also runs backwards, as Keras 3.15's: ``layer(ids)`` looks rows up;
+    ``layer(hidden, reverse=True)`` gives logits ``hidden @ embeddings.T`` (``tie_weights=True``, the default)
+    or ``hidden @ reverse_embeddings`` (a separate ``(output_dim, input_dim)`` weight). ``logit_soft_cap=c``
+    bounds the logits to (-c, c) by ``c * tanh(logits / c)``; ``reverse_dtype`` computes the reverse matmul
+    in that dtype. With ``mask_zero`` the mask is attached to the forward output only.
+
+    >>> import tapeflow as tf
+    >>> emb = tf.keras.layers.ReversibleEmbedding(10, 4)
+    >>> h = emb(tf.constant([[1, 2, 3]]))
+    >>> h.shape.as_list(), emb(h, reverse=True).shape.as_list()
+    ([1, 3, 4], [1, 3, 10])
+    """
+
+    def __init__(self, input_dim, output_dim, tie_weights=True, embeddings_initializer="uniform",
+                 embeddings_regularizer=None, embeddings_constraint=None, mask_zero=False, reverse_dtype=None,
+                 logit_soft_cap=None, **kwargs):
+        super().__init__(input_dim, output_dim, embeddings_initializer=embeddings_initializer,
+                         embeddings_regularizer=embeddings_regularizer, embeddings_constraint=embeddings_constraint,
+                         mask_zero=mask_zero, **kwargs)
+        self.tie_weights = bool(tie_weights)
+        self.reverse_dtype = reverse_dtype
+        if logit_soft_cap is not None and not float(logit_soft_cap) > 0:
+            raise ValueError(f'Layer "{self.name}": `logit_soft_cap` must be positive or None, got {logit_soft_cap!r}')
+        self.logit_soft_cap = logit_soft_cap
+
+    def build(self, input_shape=None):
+        super().build(input_shape)
+        if not self.tie_weights:
+            self.reverse_embeddings = self.add_weight(shape=(self.output_dim, self.input_dim),
+                                                      initializer=self.embeddings_initializer,
+                                                      name="reverse_embeddings")
+
+    def call(self, inputs, reverse=False):
+        if not reverse:
+            out = super().call(inputs)
+            if self.mask_zero:
+                out._keras_mask = M.not_equal(inputs, 0)
+            return out
+        if inputs._value.shape[-1] != self.output_dim:
+            raise ValueError(f'Layer "{self.name}": reverse=True takes inputs whose last axis is output_dim '
+                             f"({self.output_dim}), got shape {inputs._value.shape}")
+        kernel = A.transpose(self._read(self.embeddings)) if self.tie_weights else self._read(self.reverse_embeddings)
+        if self.reverse_dtype is not None:
+            inputs, kernel = A.cast(inputs, self.reverse_dtype), A.cast(kernel, self.reverse_dtype)
+        logits = M.matmul(inputs, kernel)
+        if self.logit_soft_cap is not None:
+            cap = float(self.logit_soft_cap)
+            logits = M.multiply(M.tanh(M.divide(logits, cap)), cap)
+        return logits
+
+    def compute_mask(self, inputs, mask=None):  # attached in call, to the forward output only
+        return None
+
+    def compute_output_shape(self, input_shape, reverse=False):
+        if reverse:
+            return tuple(input_shape[:-1]) + (self.input_dim,)
+        return tuple(input_shape) + (self.output_dim,)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update({"tie_weights": self.tie_weights, "reverse_dtype": self.reverse_dtype,
+                       "logit_soft_cap": self.logit_soft_cap})
+        return config
+
+
+__all__ = ["Embedding", "ReversibleEmbedding"]
