@@ -78,20 +78,21 @@ from . import convolutional as _conv, embedding as _emb, normalization as _norm 
 from . import pooling as _pool, preprocessing as _prep, regularization as _reg, reshaping as _reshape  # noqa: E402
 from . import discretization as _disc, einsum_dense as _einsum, hashing as _hash, lookup as _lookup  # noqa: E402
 from . import adaptive_pooling as _adaptive, text as _text  # noqa: E402
+from . import conv_lstm as _conv_lstm  # noqa: E402
 
 for _mod in (_conv, _pool, _norm, _reg, _reshape, _emb, _prep, _lookup, _text, _einsum, _disc, _hash,
-             _adaptive):
+             _adaptive, _conv_lstm):
     globals().update({_n: getattr(_mod, _n) for _n in _mod.__all__})
     _BUILTIN_NAMES += list(_mod.__all__)
     __all__ += list(_mod.__all__)
 del _mod
-from .wrappers import Bidirectional, SpectralNormalization, TimeDistributed  # noqa: F401,E402
+from .wrappers import Bidirectional, SpectralNormalization, TimeDistributed, Wrapper  # noqa: F401,E402
 from .attention import (AdditiveAttention, Attention, GroupedQueryAttention, GroupQueryAttention,  # noqa: F401,E402
                         MultiHeadAttention)
 from .graph import GCNConv, GraphConv  # noqa: F401,E402
 
-_BUILTIN_NAMES += ["GroupedQueryAttention", "GroupQueryAttention"]
-__all__ += ["GroupedQueryAttention", "GroupQueryAttention"]
+_BUILTIN_NAMES += ["GroupedQueryAttention", "GroupQueryAttention", "Wrapper"]
+__all__ += ["GroupedQueryAttention", "GroupQueryAttention", "Wrapper"]
 _BUILTIN_NAMES += ["Bidirectional", "TimeDistributed", "SpectralNormalization", "MultiHeadAttention", "Attention",
                    "AdditiveAttention", "GCNConv"]
 __all__ += ["Bidirectional", "TimeDistributed", "SpectralNormalization", "MultiHeadAttention", "Attention",

@@ -1,4 +1,5 @@
-"""Layer wrappers: Bidirectional (an RNN run both ways) and TimeDistributed (a layer per step)."""
+"""Layer wrappers: the Wrapper base class, Bidirectional (an RNN run both ways), TimeDistributed (a layer per
+step) and SpectralNormalization."""
 from __future__ import annotations
 
 import numpy as np
@@ -35,6 +36,38 @@ def _with_inner(config, custom_objects, *keys):
         if config.get(key) is not None:
             config[key] = deserialize(config[key], custom_objects=custom_objects)
     return config
+
+
+class Wrapper(Layer):
+    """Base class of layers that take another layer and augment it (TimeDistributed, SpectralNormalization), as
+    ``keras.layers.Wrapper``: keeps it as ``self.layer``, builds it on the wrapper's input shape, and serializes it
+    under ``"layer"``. Subclasses write ``call``.
+
+    >>> import tapeflow as tf
+    >>> class Doubled(tf.keras.layers.Wrapper):
+    ...     def call(self, x):
+    ...         return 2.0 * self.layer(x)
+    >>> Doubled(tf.keras.layers.Dense(3, kernel_initializer="ones"))(tf.ones((1, 2))).numpy().tolist()
+    [[4.0, 4.0, 4.0]]
+    """
+
+    def __init__(self, layer, **kwargs):
+        if not isinstance(layer, Layer):
+            raise ValueError(f"{type(self).__name__}: expected a Layer to wrap, got {layer!r}")
+        super().__init__(**kwargs)
+        self.layer = layer
+
+    def build(self, input_shape=None):
+        if not self.layer.built:
+            self.layer._build_from_shapes(tuple(input_shape))
+        self.built = True
+
+    def get_config(self):
+        return {**super().get_config(), "layer": _inner_config(self.layer)}
+
+    @classmethod
+    def from_config(cls, config, custom_objects=None):
+        return super().from_config(_with_inner(config, custom_objects), custom_objects)
 
 
 class Bidirectional(Layer):
@@ -135,7 +168,7 @@ class Bidirectional(Layer):
         return super().from_config(_with_inner(config, custom_objects, "layer", "backward_layer"), custom_objects)
 
 
-class TimeDistributed(Layer):
+class TimeDistributed(Wrapper):
     """Apply ``layer`` to every time step of ``(batch, timesteps, ...)`` inputs (one call on the
     batch and time axes folded together; weights are shared across steps).
 
@@ -146,10 +179,7 @@ class TimeDistributed(Layer):
     """
 
     def __init__(self, layer, **kwargs):
-        super().__init__(**kwargs)
-        if not isinstance(layer, Layer):
-            raise ValueError(f"TimeDistributed: expected a Layer, got {layer!r}")
-        self.layer = layer
+        super().__init__(layer, **kwargs)
         self.supports_masking = True
 
     def build(self, input_shape):
@@ -171,15 +201,8 @@ class TimeDistributed(Layer):
     def compute_mask(self, inputs, mask=None):
         return mask
 
-    def get_config(self):
-        return {**super().get_config(), "layer": _inner_config(self.layer)}
 
-    @classmethod
-    def from_config(cls, config, custom_objects=None):
-        return super().from_config(_with_inner(config, custom_objects), custom_objects)
-
-
-class SpectralNormalization(Layer):
+class SpectralNormalization(Wrapper):
     """Spectral normalization of a layer's ``kernel`` (or ``embeddings``), as
     ``keras.layers.SpectralNormalization``: in each training call, ``power_iterations`` steps of the power
     method refine the non-trainable ``vector_u`` estimate of the kernel's top singular vector (the kernel
@@ -195,13 +218,11 @@ class SpectralNormalization(Layer):
     """
 
     def __init__(self, layer, power_iterations=1, **kwargs):
-        super().__init__(**kwargs)
-        if not isinstance(layer, Layer):
-            raise ValueError(f"SpectralNormalization: expected a Layer, got {layer!r}")
+        super().__init__(layer, **kwargs)
         if not isinstance(power_iterations, int) or power_iterations <= 0:
             raise ValueError(f"SpectralNormalization '{self.name}': power_iterations must be a positive integer, "
                              f"got {power_iterations!r}")
-        self.layer, self.power_iterations = layer, power_iterations
+        self.power_iterations = power_iterations
 
     def build(self, input_shape):
         if not self.layer.built:
@@ -241,11 +262,7 @@ class SpectralNormalization(Layer):
         return self.layer.compute_output_shape(input_shape)
 
     def get_config(self):
-        return {**super().get_config(), "layer": _inner_config(self.layer), "power_iterations": self.power_iterations}
-
-    @classmethod
-    def from_config(cls, config, custom_objects=None):
-        return super().from_config(_with_inner(config, custom_objects), custom_objects)
+        return {**super().get_config(), "power_iterations": self.power_iterations}
 
 
-__all__ = ["Bidirectional", "TimeDistributed", "SpectralNormalization"]
+__all__ = ["Wrapper", "Bidirectional", "TimeDistributed", "SpectralNormalization"]
