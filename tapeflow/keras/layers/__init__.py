@@ -71,9 +71,11 @@ def deserialize(config, custom_objects=None):
 __all__ = _BUILTIN_NAMES + ["Input", "InputSpec", "serialize", "deserialize", "add", "subtract", "multiply",
                             "average", "maximum", "minimum", "concatenate", "dot"]
 from .recurrent import GRU, LSTM, RNN, GRUCell, LSTMCell, Masking, SimpleRNN, SimpleRNNCell  # noqa: F401,E402
+from .rnn_cells import StackedRNNCells  # noqa: F401,E402
 
-_BUILTIN_NAMES += ["RNN", "SimpleRNN", "LSTM", "GRU", "SimpleRNNCell", "LSTMCell", "GRUCell", "Masking"]
-__all__ += ["RNN", "SimpleRNN", "LSTM", "GRU", "SimpleRNNCell", "LSTMCell", "GRUCell", "Masking"]
+_BUILTIN_NAMES += ["RNN", "SimpleRNN", "LSTM", "GRU", "SimpleRNNCell", "LSTMCell", "GRUCell", "Masking",
+                   "StackedRNNCells"]
+__all__ += ["RNN", "SimpleRNN", "LSTM", "GRU", "SimpleRNNCell", "LSTMCell", "GRUCell", "Masking", "StackedRNNCells"]
 from . import convolutional as _conv, embedding as _emb, normalization as _norm  # noqa: E402
 from . import pooling as _pool, preprocessing as _prep, regularization as _reg, reshaping as _reshape  # noqa: E402
 from . import discretization as _disc, einsum_dense as _einsum, hashing as _hash, lookup as _lookup  # noqa: E402

@@ -26,7 +26,7 @@ from ...ops.registry import const
 from .. import activations
 from .base import Layer
 from .input_spec import InputSpec
-from .rnn_cells import GRUCell, LSTMCell, SimpleRNNCell
+from .rnn_cells import GRUCell, LSTMCell, SimpleRNNCell, StackedRNNCells
 
 _RNN_KEYS = ("return_sequences", "return_state", "go_backwards", "stateful", "unroll", "zero_output_for_mask")
 
@@ -64,7 +64,7 @@ class RNN(Layer):
                  unroll=False, zero_output_for_mask=False, **kwargs):
         super().__init__(**kwargs)
         if isinstance(cell, (list, tuple)):
-            raise NotImplementedError("RNN: a list of cells (StackedRNNCells) is not supported; stack RNN layers")
+            cell = StackedRNNCells(cell)
         if not hasattr(cell, "call") or not hasattr(cell, "state_size"):
             raise ValueError(f"RNN: cell must be a layer with call(inputs, states) and state_size, got {cell!r}")
         if stateful:
@@ -81,9 +81,10 @@ class RNN(Layer):
         self.input_spec = InputSpec(ndim=3)
 
     @property
-    def _state_sizes(self) -> list:
+    def _state_sizes(self) -> list:  # flat, in cell order for StackedRNNCells
         s = self.cell.state_size
-        return list(s) if isinstance(s, (list, tuple)) else [s]
+        s = list(s) if isinstance(s, (list, tuple)) else [s]
+        return [int(v) for x in s for v in (x if isinstance(x, (list, tuple)) else [x])]
 
     def build(self, input_shape):
         if not self.cell.built:
@@ -126,7 +127,8 @@ class RNN(Layer):
             out_seq, last, final = fast
         output = A.transpose(out_seq, (1, 0, 2)) if self.return_sequences else last
         if self.return_state:
-            return [output] + list(final)
+            nest = getattr(self.cell, "nest", None)
+            return [output] + (nest(list(final)) if nest is not None else list(final))
         return output
 
     # -- generic path: the cell, step by step -------------------------------------------------
@@ -200,7 +202,8 @@ class RNN(Layer):
             mask = mask[0]
         out = mask if self.return_sequences else None
         if self.return_state:
-            return [out] + [None] * len(self._state_sizes)
+            groups = getattr(self.cell, "cells", None)
+            return [out] + [None] * (len(groups) if groups is not None else len(self._state_sizes))
         return out
 
     def get_config(self):

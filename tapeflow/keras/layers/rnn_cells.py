@@ -272,4 +272,104 @@ class GRUCell(_Cell):
         return config
 
 
-__all__ = ["SimpleRNNCell", "LSTMCell", "GRUCell"]
+def _sizes(cell) -> list:
+    s = cell.state_size
+    return list(s) if isinstance(s, (list, tuple)) else [s]
+
+
+def _width(cell) -> int:
+    out = getattr(cell, "output_size", None)
+    return int(out if out is not None else _sizes(cell)[0])
+
+
+class StackedRNNCells(Layer):
+    """Several cells as one (Keras 3): at each step the first cell reads the inputs, each next cell the previous
+    one's output. ``keras.layers.RNN([cell, cell, ...])`` wraps its list in one.
+
+    ``state_size`` lists each cell's. ``RNN`` hands the states over flat, in cell order, and returns them
+    (``return_state=True``) as one list per cell, as Keras does. Weights: each cell's, in order.
+
+    >>> import tapeflow as tf
+    >>> rnn = tf.keras.layers.RNN([tf.keras.layers.LSTMCell(4), tf.keras.layers.GRUCell(2)], return_state=True)
+    >>> out, lstm_states, gru_states = rnn(tf.ones((3, 5, 6)))
+    >>> out.shape.as_list(), [s.shape.as_list() for s in lstm_states], len(gru_states)
+    ([3, 2], [[3, 4], [3, 4]], 1)
+    """
+
+    def __init__(self, cells, **kwargs):
+        super().__init__(**kwargs)
+        cells = list(cells)
+        for cell in cells:
+            if not hasattr(cell, "call") or not hasattr(cell, "state_size"):
+                raise ValueError(f"StackedRNNCells: every cell needs call(inputs, states) and state_size, got "
+                                 f"{cell!r}")
+        if not cells:
+            raise ValueError("StackedRNNCells: expected at least one cell")
+        self.cells = cells
+
+    @property
+    def state_size(self):
+        return [c.state_size for c in self.cells]
+
+    @property
+    def output_size(self):
+        return _width(self.cells[-1])
+
+    def nest(self, flat) -> list:
+        """Flat states, in cell order -> one list per cell."""
+        out, i = [], 0
+        for cell in self.cells:
+            n = len(_sizes(cell))
+            out.append(list(flat[i:i + n]))
+            i += n
+        return out
+
+    def build(self, input_shape):
+        batch = input_shape[0]
+        for cell in self.cells:
+            if not cell.built:
+                cell._build_from_shapes((batch, input_shape[-1]))
+            input_shape = (batch, _width(cell))
+        self.built = True
+
+    def call(self, inputs, states, training=None):
+        nested = len(states) == len(self.cells) and all(isinstance(s, (list, tuple)) for s in states)
+        per_cell = [list(s) for s in states] if nested else self.nest(states)
+        new = []
+        for cell, cell_states in zip(self.cells, per_cell):
+            arg = cell_states if isinstance(cell.state_size, (list, tuple)) else cell_states[0]
+            inputs, out_states = cell.call(inputs, arg, training=training)
+            new.append(list(out_states) if isinstance(out_states, (list, tuple)) else [out_states])
+        return inputs, (new if nested else [s for group in new for s in group])
+
+    def make_dropout_masks(self, batch, input_dim, dtype, training):
+        for cell in self.cells:
+            if hasattr(cell, "make_dropout_masks"):
+                cell.make_dropout_masks(batch, input_dim, dtype, training)
+            input_dim = _width(cell)
+
+    @property
+    def _masks(self):
+        return None
+
+    @_masks.setter
+    def _masks(self, value):  # RNN clears the sequence's masks after its loop
+        for cell in self.__dict__.get("cells", ()):
+            if hasattr(cell, "_masks"):
+                cell._masks = value
+
+    def get_config(self):
+        from . import serialize
+        config = super().get_config()
+        config["cells"] = [serialize(c) for c in self.cells]
+        return config
+
+    @classmethod
+    def from_config(cls, config, custom_objects=None):
+        from . import deserialize
+        config = dict(config)
+        config["cells"] = [deserialize(c, custom_objects=custom_objects) for c in config["cells"]]
+        return cls(**config)
+
+
+__all__ = ["SimpleRNNCell", "LSTMCell", "GRUCell", "StackedRNNCells"]
