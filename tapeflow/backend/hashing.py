@@ -5,6 +5,8 @@
   layer and a ``StringLookup`` with several OOV slots use.
 * ``siphash24``: SipHash-2-4 with a 128-bit key, what ``tf.strings.to_hash_bucket_strong`` (Keras's
   ``Hashing(salt=...)``) computes.
+* ``fingerprint_cat64``: TensorFlow's combination of two fingerprints, which ``tf.sparse.cross_hashed``
+  (Keras's ``HashedCrossing``) chains over the features of a cross.
 
 Both work on the UTF-8 bytes of a string with 64-bit wrap-around arithmetic (``& MASK``). They are
 checked against TensorFlow's values for 154 strings of 0 to 513 bytes
@@ -138,6 +140,24 @@ def fingerprint64(data: bytes) -> int:
     z, x = x, z
     return _len16((_len16(v[0], w[0], mul) + _shift_mix(y) * K0 + z) & MASK, (_len16(v[1], w[1], mul) + x) & MASK,
                   mul)
+
+
+FINGERPRINT_CAT_MUL = 0xC6A4A7935BD1E995
+SPARSE_CROSS_HASH_KEY = 0xDECAFCAFFE   # tf.sparse.cross_hashed's default hash_key
+
+
+def fingerprint_cat64(fp1: int, fp2: int) -> int:
+    """TensorFlow's ``FingerprintCat64``: a fingerprint of the pair of fingerprints ``(fp1, fp2)`` (not commutative).
+
+    >>> fingerprint_cat64(1, 2) != fingerprint_cat64(2, 1)
+    True
+    """
+    mul = FINGERPRINT_CAT_MUL
+    result = fp1 ^ mul
+    result ^= (_shift_mix((fp2 * mul) & MASK) * mul) & MASK
+    result = (result * mul) & MASK
+    result = (_shift_mix(result) * mul) & MASK
+    return _shift_mix(result)
 
 
 def _rotl(v: int, r: int) -> int:

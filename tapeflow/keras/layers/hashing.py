@@ -1,4 +1,5 @@
-"""``Hashing``: bucket strings or integers by hash, as ``keras.layers.Hashing``.
+"""``Hashing``: bucket strings or integers by hash, as ``keras.layers.Hashing``; ``HashedCrossing``: bucket
+combinations of several categorical features (feature crosses) by hash.
 
 A value is turned into a string (floats are first truncated to integers, integers are written in
 decimal, as ``tf.as_string``), hashed with FarmHash Fingerprint64 (``tf.strings.to_hash_bucket_fast``)
@@ -16,11 +17,11 @@ from __future__ import annotations
 import numpy as np
 
 from ...autodiff.tensor import Tensor
-from ...backend.hashing import fingerprint64, siphash24
+from ...backend.hashing import SPARSE_CROSS_HASH_KEY, fingerprint64, fingerprint_cat64, siphash24
 from .base import Layer
 from .lookup import CategoryEncoding, _array
 
-__all__ = ["Hashing"]
+__all__ = ["Hashing", "HashedCrossing"]
 
 
 def _as_strings(arr: np.ndarray, encoding="utf-8") -> list:
@@ -89,3 +90,77 @@ class Hashing(Layer):
         config.update({"num_bins": self.num_bins, "salt": self.salt, "mask_value": self.mask_value,
                        "output_mode": self.output_mode, "sparse": False})
         return config
+
+
+class HashedCrossing(Layer):
+    """Cross categorical features by hashing, as ``keras.layers.HashedCrossing`` (``tf.sparse.cross_hashed``, bit for
+    bit): for each example, the fingerprints of its features (an integer is its own 64-bit value, a string its
+    FarmHash Fingerprint64) are chained with TensorFlow's ``FingerprintCat64`` from the key ``0xDECAFCAFFE``, and the
+    result is taken modulo ``num_bins``. Call it on a tuple of at least two integer or string features of one shape,
+    ``()``, ``(batch,)`` or ``(batch, 1)``; ``output_mode="one_hot"`` encodes the bins.
+
+    >>> import numpy as np, tapeflow as tf
+    >>> cross = tf.keras.layers.HashedCrossing(num_bins=10)
+    >>> cross((np.array(["a", "b", "cat", ""]), np.array([1, 2, 3, -4]))).numpy().tolist()
+    [5, 7, 4, 1]
+    """
+
+    def __init__(self, num_bins, output_mode="int", sparse=False, name=None, dtype=None, **kwargs):
+        super().__init__(name=name, **kwargs)
+        who = f"HashedCrossing '{self.name}'"
+        if isinstance(num_bins, bool) or not isinstance(num_bins, (int, np.integer)) or num_bins < 1:
+            raise ValueError(f"{who}: num_bins must be a positive integer, got {num_bins!r}")
+        if output_mode not in ("int", "one_hot"):
+            raise ValueError(f"{who}: output_mode must be 'int' or 'one_hot', got {output_mode!r}")
+        if sparse:
+            raise ValueError(f"{who}: sparse=True is not supported (tapeflow has no sparse tensors)")
+        self.num_bins, self.output_mode, self.sparse = int(num_bins), output_mode, False
+
+    def _features(self, inputs) -> list:
+        who = f"HashedCrossing '{self.name}'"
+        if not isinstance(inputs, (list, tuple)) or len(inputs) < 2:
+            raise ValueError(f"{who}: call it on a list or tuple of at least two features, got {inputs!r}")
+        arrays = [_array(x) for x in inputs]
+        shape = arrays[0].shape
+        if len(shape) > 2 or (len(shape) == 2 and shape[-1] != 1):
+            raise ValueError(f"{who}: every feature must have shape (), (batch,) or (batch, 1), got {shape}")
+        if any(a.shape != shape for a in arrays):
+            raise ValueError(f"{who}: the features must have one shape, got {[a.shape for a in arrays]}")
+        for a in arrays:
+            if a.dtype.kind not in "iuOSU":
+                raise ValueError(f"{who}: features must be integers or strings, got dtype {a.dtype}; "
+                                 "bucket floats first (Discretization)")
+        return arrays
+
+    def call(self, inputs):
+        arrays = self._features(inputs)
+        shape = arrays[0].shape
+        columns = []
+        for a in arrays:
+            flat = a.reshape(-1)
+            if a.dtype.kind in "iu":
+                columns.append([int(v) & 0xFFFFFFFFFFFFFFFF for v in flat.astype(np.int64).tolist()])
+            else:
+                columns.append([fingerprint64(s) for s in _as_strings(flat)])
+        bins = []
+        for row in zip(*columns):
+            h = SPARSE_CROSS_HASH_KEY
+            for fp in row:
+                h = fingerprint_cat64(h, fp)
+            bins.append(h % self.num_bins)
+        out = np.array(bins, dtype=np.int64).reshape(shape)
+        if self.output_mode == "int":
+            return Tensor._wrap(out)
+        if out.ndim == 2:
+            out = out[:, 0]
+        return Tensor._wrap(np.eye(self.num_bins, dtype=np.float32)[out])
+
+    def compute_output_shape(self, input_shape):
+        shape = tuple(input_shape[0])
+        if self.output_mode == "int":
+            return shape
+        return (shape[:-1] if shape and shape[-1] == 1 else shape) + (self.num_bins,)
+
+    def get_config(self):
+        return {"num_bins": self.num_bins, "output_mode": self.output_mode, "sparse": False, "name": self.name,
+                "dtype": "int64" if self.output_mode == "int" else "float32"}
