@@ -164,8 +164,8 @@ class MultiHeadAttention(Layer):
             mask = am if mask is None else am & mask
         return mask
 
-    def call(self, query, value, key=None, query_mask=None, value_mask=None, key_mask=None, attention_mask=None,
-             return_attention_scores=False, training=None, use_causal_mask=False):
+    def _inputs_and_mask(self, query, value, key, query_mask, value_mask, key_mask, attention_mask, use_causal_mask):
+        """(value, key, the boolean attention mask or None), the masks defaulting to the inputs' Keras masks."""
         value = self._convert_input(value)
         key = value if key is None else self._convert_input(key)
         if query_mask is None:
@@ -174,8 +174,13 @@ class MultiHeadAttention(Layer):
             value_mask = getattr(value, "_keras_mask", None)
         if key_mask is None and key is not value:
             key_mask = getattr(key, "_keras_mask", None)
-        mask = self._attention_mask(query, value, key, query_mask, value_mask, key_mask, attention_mask,
-                                    use_causal_mask)
+        return value, key, self._attention_mask(query, value, key, query_mask, value_mask, key_mask, attention_mask,
+                                                use_causal_mask)
+
+    def call(self, query, value, key=None, query_mask=None, value_mask=None, key_mask=None, attention_mask=None,
+             return_attention_scores=False, training=None, use_causal_mask=False):
+        value, key, mask = self._inputs_and_mask(query, value, key, query_mask, value_mask, key_mask,
+                                                 attention_mask, use_causal_mask)
         q = self._query_dense(query)    # (B, T, N, k)
         k = self._key_dense(key)        # (B, S, N, k)
         v = self._value_dense(value)    # (B, S, N, v)
@@ -292,16 +297,8 @@ class GroupedQueryAttention(MultiHeadAttention):
 
     def call(self, query, value, key=None, query_mask=None, value_mask=None, key_mask=None, attention_mask=None,
              return_attention_scores=False, training=None, use_causal_mask=False):
-        value = self._convert_input(value)
-        key = value if key is None else self._convert_input(key)
-        if query_mask is None:
-            query_mask = getattr(query, "_keras_mask", None)
-        if value_mask is None:
-            value_mask = getattr(value, "_keras_mask", None)
-        if key_mask is None and key is not value:
-            key_mask = getattr(key, "_keras_mask", None)
-        mask = self._attention_mask(query, value, key, query_mask, value_mask, key_mask, attention_mask,
-                                    use_causal_mask)
+        value, key, mask = self._inputs_and_mask(query, value, key, query_mask, value_mask, key_mask,
+                                                 attention_mask, use_causal_mask)
         q = A.transpose(self._query_dense(query), (0, 2, 1, 3))                  # (B, Hq, T, h)
         q = M.multiply(q, 1.0 / math.sqrt(float(self.head_dim)))
         k, v = self._heads(key, self._key_dense), self._heads(value, self._value_dense)
