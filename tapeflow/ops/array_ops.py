@@ -280,10 +280,16 @@ def gather(params, indices, validate_indices=None, axis=None, batch_dims=0, name
     """
     p = convert_to_tensor(params)
     i = convert_to_tensor(indices)
-    if batch_dims:
-        raise NotImplementedError("gather: batch_dims != 0 is not supported; use tf.gather on each batch row")
     if i._value.dtype.kind not in "iu":
         raise TypeError(f"gather: indices must be integers, got dtype {i.dtype.name}")
+    if batch_dims:
+        from .index_ops import batch_gather_key
+        b = int(batch_dims) + (i._value.ndim if batch_dims < 0 else 0)
+        axis = b if axis is None else int(axis) % p._value.ndim
+        if not 0 <= b <= min(axis, i._value.ndim):
+            raise ValueError(f"gather: batch_dims={batch_dims} must be in [0, min(axis={axis}, indices rank "
+                             f"{i._value.ndim})]")
+        return getitem(p, batch_gather_key(p._value.shape, i._value, axis, b))
     axis = 0 if axis is None else int(axis) % p._value.ndim
     n = p._value.shape[axis]
     if i._value.size and (i._value.min() < -n or i._value.max() >= n):
