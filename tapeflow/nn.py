@@ -6,6 +6,12 @@ from .ops.nn_ops import (bias_add, dropout, elu, embedding_lookup, gelu, l2_norm
                          leaky_relu, log_softmax, moments, relu, relu6, selu, silu,
                          sigmoid_cross_entropy_with_logits, softmax, softmax_cross_entropy_with_logits,
                          softsign, sparse_softmax_cross_entropy_with_logits, swish)
+from .ops.nn_extra import (atrous_conv2d, atrous_conv2d_transpose, batch_normalization,  # noqa: F401
+                           compute_average_loss, conv_transpose, crelu, depth_to_space, in_top_k, l2_loss,
+                           local_response_normalization, log_poisson_loss, lrn, max_pool_with_argmax,
+                           normalize_moments, pool, scale_regularization_loss, space_to_depth,
+                           sufficient_statistics, top_k, weighted_cross_entropy_with_logits, weighted_moments,
+                           zero_fraction)
 
 
 def __getattr__(name):
