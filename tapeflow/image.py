@@ -442,3 +442,6 @@ def resize(images, size, method: str = "bilinear", preserve_aspect_ratio: bool =
 
 __all__ = [n for n in dir() if not n.startswith("_") and n not in ("annotations", "np", "B", "Tensor",
                                                                    "convert_to_tensor", "element_rng")]
+
+
+from .image_extra import *  # noqa: F401,F403,E402 - HSV/YIQ/YUV, SSIM, patches, crops, NMS

@@ -9,6 +9,12 @@ from tapeflow.debug import check_gradients
 P = np.arange(24, dtype=np.float32).reshape(2, 3, 4)
 
 
+def test_mirror_padding_matches_tensorflow():
+    assert tf.pad([1, 2, 3], [[2, 1]], mode="REFLECT").numpy().tolist() == [3, 2, 1, 2, 3, 2]
+    assert tf.pad([[1, 2], [3, 4]], [[1, 1], [2, 0]], mode="SYMMETRIC").numpy().tolist() == [
+        [2, 1, 1, 2], [2, 1, 1, 2], [4, 3, 3, 4], [4, 3, 3, 4]]
+
+
 def test_index_ops_match_tensorflow():
     assert tf.gather_nd(P, [[0, 1], [1, 2]]).numpy().tolist() == [[4, 5, 6, 7], [20, 21, 22, 23]]
     assert tf.gather_nd(P, [[[1], [0]], [[2], [2]]], batch_dims=1).numpy().tolist() == [
@@ -55,6 +61,8 @@ GRAD_CASES = {
     "reverse_sequence": lambda x: tf.reverse_sequence(x, [3, 1], seq_axis=1, batch_axis=0),
     "gather_batch": lambda x: tf.gather(x, [[2, 0, 2], [1, 1, 3]], axis=2, batch_dims=1),
     "dynamic_partition": lambda x: tf.dynamic_partition(x, [1, 0], 2)[0] * 3.0,
+    "pad_reflect": lambda x: tf.pad(x, [[1, 1], [2, 0], [0, 3]], mode="REFLECT"),
+    "pad_symmetric": lambda x: tf.pad(x, [[2, 1], [0, 3], [1, 0]], mode="SYMMETRIC"),
 }
 
 
@@ -127,5 +135,7 @@ def test_bad_inputs_are_named():
         tf.scatter_nd([[0], [1]], np.ones((2, 3)), [3, 4])
     with pytest.raises(ValueError, match="boolean_mask: mask shape \\(2,\\) must equal"):
         tf.boolean_mask(P, [True, False], axis=1)
+    with pytest.raises(ValueError, match="pad: REFLECT padding of \\(0, 3\\) needs an axis longer"):
+        tf.pad(P, [[0, 0], [0, 3], [0, 0]], mode="REFLECT")
     with pytest.raises(ValueError, match="while_loop: body returned 1 values for 2 loop variables"):
         tf.while_loop(lambda a, b: a < 2, lambda a, b: a + 1, (0, 1))

@@ -334,14 +334,28 @@ defvjp(_pad, lambda g, ans, x, paddings, constant_values:
 
 
 def pad(tensor, paddings, mode="CONSTANT", constant_values=0, name=None) -> Tensor:
-    """Pad with a constant (mode 'CONSTANT'); ``paddings`` is [[before, after], ...]."""
+    """Pad with a constant (mode 'CONSTANT'), or mirror the edges: 'REFLECT' (without the edge row) or
+    'SYMMETRIC' (with it); ``paddings`` is [[before, after], ...].
+
+    >>> import tapeflow as tf
+    >>> tf.pad([1, 2, 3], [[2, 1]], mode="REFLECT").numpy().tolist()
+    [3, 2, 1, 2, 3, 2]
+    """
     x = convert_to_tensor(tensor)
-    if str(mode).upper() != "CONSTANT":
-        raise NotImplementedError(f"pad: mode {mode!r} is not supported, only 'CONSTANT'")
+    mode = str(mode).upper()
+    if mode not in ("CONSTANT", "REFLECT", "SYMMETRIC"):
+        raise ValueError(f"pad: mode must be 'CONSTANT', 'REFLECT' or 'SYMMETRIC', got {mode!r}")
     paddings = tuple((int(a), int(b)) for a, b in np.asarray(paddings).reshape(-1, 2))
     if len(paddings) != x._value.ndim:
         raise ValueError(f"pad: paddings has {len(paddings)} rows for a tensor of rank {x._value.ndim}")
-    return bind(_pad, x, paddings=paddings, constant_values=constant_values)
+    if mode == "CONSTANT":
+        return bind(_pad, x, paddings=paddings, constant_values=constant_values)
+    limit = 1 if mode == "REFLECT" else 0                   # how much shorter than the axis a pad must be
+    for (lo, hi), n in zip(paddings, x._value.shape):
+        if max(lo, hi) > n - limit:
+            raise ValueError(f"pad: {mode} padding of ({lo}, {hi}) needs an axis longer than that, got length {n}")
+    index = [np.pad(np.arange(n), (lo, hi), mode=mode.lower()) for (lo, hi), n in zip(paddings, x._value.shape)]
+    return getitem(x, np.ix_(*index))      # a read at mirrored positions: its VJP folds the mirrors back
 
 
 def tile(input, multiples, name=None) -> Tensor:  # noqa: A002

@@ -104,7 +104,8 @@ def crelu(features, name=None, axis=-1) -> Tensor:
     return A.concat([relu(x), relu(M.negative(x))], axis=axis)
 
 
-def local_response_normalization(input, depth_radius=5, bias=1.0, alpha=1.0, beta=0.5, name=None) -> Tensor:  # noqa: A002
+def local_response_normalization(input, depth_radius=5, bias=1.0, alpha=1.0, beta=0.5,  # noqa: A002
+                                 name=None) -> Tensor:
     """``x / (bias + alpha * sum of x^2 over the 2r+1 neighbouring channels) ** beta`` (NHWC)."""
     x = _f(input)
     sq = M.square(x)
@@ -155,8 +156,8 @@ def atrous_conv2d_transpose(value, filters, output_shape, rate, padding, name=No
     return conv2d_transpose(value, filters, output_shape, 1, padding, dilations=int(rate))
 
 
-def conv_transpose(input, filters, output_shape, strides, padding="SAME", data_format=None, dilations=None,  # noqa: A002
-                   name=None) -> Tensor:
+def conv_transpose(input, filters, output_shape, strides, padding="SAME", data_format=None,  # noqa: A002
+                   dilations=None, name=None) -> Tensor:
     """``conv1d_transpose`` / ``conv2d_transpose`` / ``conv3d_transpose`` by the rank of ``input``."""
     from . import conv_ops
     rank = convert_to_tensor(input)._value.ndim - 2
