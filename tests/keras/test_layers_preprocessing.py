@@ -89,14 +89,15 @@ def test_random_crop_one_window_per_batch_identity_at_inference():
 
 
 def test_model_with_preprocessing_trains_and_round_trips(tmp_path):
-    inp = tf.keras.Input((8, 8, 1))
+    tf.keras.utils.set_random_seed(0)       # the initial weights and the flips; unseeded, 3 Adam steps at 1e-3 could
+    inp = tf.keras.Input((8, 8, 1))         # end above the first loss (half the runs did)
     h = L.RandomFlip("horizontal")(L.Rescaling(1 / 4.0)(inp))
     h = L.Resizing(6, 6)(h)
     out = L.Dense(2)(L.Flatten()(L.Normalization(mean=0.5, variance=0.25, axis=None)(h)))
     model = tf.keras.Model(inp, out)
-    model.compile(optimizer="adam", loss="mse")
+    model.compile(optimizer=tf.keras.optimizers.Adam(0.01), loss="mse")
     x = np.random.RandomState(0).randint(0, 4, (32, 8, 8, 1)).astype(np.float32)
-    hist = model.fit(x, np.ones((32, 2), np.float32), epochs=3, verbose=0)
+    hist = model.fit(x, np.ones((32, 2), np.float32), epochs=5, verbose=0)
     assert hist.history["loss"][-1] < hist.history["loss"][0]
     model.save(tmp_path / "m.keras")
     again = tf.keras.models.load_model(tmp_path / "m.keras")
