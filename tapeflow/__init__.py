@@ -51,7 +51,8 @@ __version__ = "0.1.0"
 newaxis = None
 
 _LAZY = {"debug": ".debug", "keras": ".keras", "data": ".data", "image": ".image", "distribute": ".distribute",
-         "linalg": ".linalg", "tune": ".tune", "onnx": ".onnx", "strings": ".strings", "summary": ".summary"}
+         "linalg": ".linalg", "tune": ".tune", "onnx": ".onnx", "strings": ".strings", "summary": ".summary",
+         "signal": ".signal"}
 
 
 def __getattr__(name):

@@ -1,4 +1,5 @@
-"""``tf.math``: elementwise math, reductions and confusion_matrix."""
+"""``tf.math``: elementwise math, reductions, confusion_matrix, and (``math_more.py``) the special functions,
+safe products and segment reductions."""
 from __future__ import annotations
 
 import numpy as np
@@ -56,3 +57,8 @@ def in_top_k(targets, predictions, k, name=None) -> Tensor:
 def count_nonzero(input, axis=None, keepdims=False, dtype="int64", name=None) -> Tensor:  # noqa: A002
     x = convert_to_tensor(input)._value
     return Tensor._wrap(np.count_nonzero(x, axis=axis, keepdims=keepdims).astype(dtype))
+
+
+from .math_more import *  # noqa: F401,F403,E402
+from .ops.nn_ops import l2_normalize, log_softmax  # noqa: F401,E402
+from .ops.nn_extra import zero_fraction  # noqa: F401,E402

@@ -99,6 +99,32 @@ CASES = {
     "sigmoid": [("matrix", tf.sigmoid, [rnd(3, 4) * 4])],
     "softplus": [("matrix", tf.math.softplus, [rnd(3, 4) * 4])],
     "erf": [("vector", tf.math.erf, [rnd(6)])],
+    # -- math_extra_ops (keras.ops elementwise math) ----------------------------------------
+    "tan": [("vector", tapeflow.ops.math_extra_ops.tan, [rnd(6)])],
+    "arcsin": [("vector", tapeflow.ops.math_extra_ops.arcsin, [_rng.uniform(-0.9, 0.9, 6)])],
+    "arccos": [("matrix", tapeflow.ops.math_extra_ops.arccos, [_rng.uniform(-0.9, 0.9, (3, 4))])],
+    "arctan": [("vector", tapeflow.ops.math_extra_ops.arctan, [rnd(6) * 2])],
+    "sinh": [("vector", tapeflow.ops.math_extra_ops.sinh, [rnd(6)])],
+    "cosh": [("vector", tapeflow.ops.math_extra_ops.cosh, [rnd(6)])],
+    "arcsinh": [("vector", tapeflow.ops.math_extra_ops.arcsinh, [rnd(6) * 2])],
+    "arccosh": [("vector", tapeflow.ops.math_extra_ops.arccosh, [pos(6) + 1.0])],
+    "arctanh": [("vector", tapeflow.ops.math_extra_ops.arctanh, [_rng.uniform(-0.9, 0.9, 6)])],
+    "arctan2": [("vector", tapeflow.ops.math_extra_ops.arctan2, [rnd(5), away(5)]),
+                ("bcast", tapeflow.ops.math_extra_ops.arctan2, [rnd(3, 4), away(4)])],
+    "cbrt": [("vector", tapeflow.ops.math_extra_ops.cbrt, [away(6)])],
+    "erfc": [("vector", tapeflow.ops.math_extra_ops.erfc, [rnd(6)])],
+    "erfinv": [("vector", tapeflow.ops.math_extra_ops.erfinv, [_rng.uniform(-0.9, 0.9, 6)])],
+    "i0": [("vector", tapeflow.ops.math_extra_ops.i0, [rnd(6) * 2])],
+    "i1": [("vector", tapeflow.ops.math_extra_ops.i1, [rnd(6) * 2]),
+           ("at-zero", tapeflow.ops.math_extra_ops.i1, [np.array([0.0, 1.0])])],
+    "log2": [("vector", tapeflow.ops.math_extra_ops.log2, [pos(6)])],
+    "log10": [("vector", tapeflow.ops.math_extra_ops.log10, [pos(6)])],
+    "sinc": [("vector", tapeflow.ops.math_extra_ops.sinc, [rnd(6) * 2]),
+             ("at-zero", tapeflow.ops.math_extra_ops.sinc, [np.array([0.0, 0.5])])],
+    "hypot": [("vector", tapeflow.ops.math_extra_ops.hypot, [rnd(5), away(5)]),
+              ("bcast", tapeflow.ops.math_extra_ops.hypot, [rnd(3, 4), away(3, 1)])],
+    "fmod": [("vector", tapeflow.ops.math_extra_ops.fmod,
+              [np.array([2.3, -3.7, 0.4, 5.1]), np.array([1.1, 1.3, -0.9, 2.0])])],
     # -- matmul ---------------------------------------------------------------------------
     "matmul": [("2d", tf.matmul, [rnd(3, 4), rnd(4, 2)]),
                ("batch-bcast", tf.matmul, [rnd(2, 3, 4), rnd(4, 5)]),
@@ -272,6 +298,62 @@ CASES["einsum"] = [
     ("ellipsis-implicit", lambda a, b: _einsum("...ij,jk", a, b), [rnd(2, 3, 4), rnd(4, 2)]),
 ]
 
+
+# -- the gamma family (ops/special_ops.py) ------------------------------------------------------------------------
+from tapeflow.ops import special_ops as _S  # noqa: E402
+
+CASES.update({
+    "lgamma": [("positive", _S.lgamma, [pos(5) * 3]), ("negative-non-integer", _S.lgamma, [np.array([-2.5, -0.3])])],
+    "polygamma": [("digamma", _S.digamma, [pos(5) * 3]), ("trigamma", lambda x: _S.polygamma(1, x), [pos(4) + 0.2]),
+                  ("order-3", lambda x: _S.polygamma(3, x), [np.array([-1.5, 0.7, 4.0])])],
+})
+
+# -- linear algebra, DFTs (ops/linalg_ops.py) and CTC (ops/ctc_ops.py) ------------------------------------------
+from tapeflow.ops import ctc_ops as _CT  # noqa: E402
+from tapeflow.ops import linalg_ops as _L  # noqa: E402
+
+
+def _well(*shape):
+    return rnd(*shape) + 3 * np.eye(shape[-1])
+
+
+def _spd(x):  # symmetric positive definite from any square x (cholesky reads one triangle)
+    return tf.matmul(x, x, transpose_b=True) + 3 * tf.eye(x.shape[-1], dtype=x.dtype)
+
+
+def _sym(x):
+    nd = len(x.shape)
+    return x + A.transpose(x, perm=list(range(nd - 2)) + [nd - 1, nd - 2])
+
+
+CASES.update({
+    "matrix_inverse": [("batch", _L.matrix_inverse, [_well(2, 3, 3)])],
+    "matrix_determinant": [("single", _L.matrix_determinant, [_well(3, 3)]),
+                           ("batch", _L.matrix_determinant, [_well(2, 2, 2)])],
+    "log_abs_determinant": [("batch", _L.log_abs_determinant, [_well(2, 3, 3) * np.array([1, -1, 1])])],
+    "matrix_solve": [("batch", _L.matrix_solve, [_well(2, 3, 3), rnd(2, 3, 2)]),
+                     ("bcast", _L.matrix_solve, [_well(3, 3), rnd(2, 3, 1)])],
+    "triangular_solve": [("lower", lambda a, b: _L.triangular_solve(a, b, True), [_well(3, 3), rnd(3, 2)]),
+                         ("upper", lambda a, b: _L.triangular_solve(a, b, False), [_well(2, 3, 3), rnd(2, 3, 1)])],
+    "cholesky": [("spd", lambda x: _L.cholesky(_spd(x)), [rnd(2, 3, 3)])],
+    "eigh_packed": [("values", lambda x: _L.eigh(_sym(x))[0], [rnd(2, 3, 3)]),
+                    ("vectors", lambda x: tf.square(_L.eigh(_sym(x))[1]), [rnd(3, 3)])],
+    "svd_packed": [("tall", lambda x: [tf.square(t) for t in _L.svd_reduced(x)][0], [rnd(4, 3)]),
+                   ("wide-s", lambda x: _L.svd_reduced(x)[1], [rnd(2, 3, 5)]),
+                   ("wide-v", lambda x: tf.square(_L.svd_reduced(x)[2]), [rnd(3, 5)])],
+    "singular_values": [("tall", _L.singular_values, [rnd(2, 4, 3)])],
+    "qr_packed": [("q", lambda x: _L.qr_reduced(x)[0], [rnd(4, 3)]), ("r", lambda x: _L.qr_reduced(x)[1], [rnd(3, 3)])],
+    "fft_c2c": [("last", lambda a, b: _L.fft_c2c(a, b, (-1,), False), [rnd(2, 5), rnd(2, 5)]),
+                ("inverse-2d", lambda a, b: _L.fft_c2c(a, b, (-2, -1), True), [rnd(3, 4), rnd(3, 4)])],
+    "rfft": [("even", lambda x: _L.rfft(x, 6), [rnd(2, 6)]), ("pad-odd", lambda x: _L.rfft(x, 7), [rnd(5)]),
+             ("cut", lambda x: _L.rfft(x, 4), [rnd(2, 6)])],
+    "irfft": [("even", lambda a, b: _L.irfft(a, b, 6), [rnd(2, 4), rnd(2, 4)]),
+              ("odd-cut", lambda a, b: _L.irfft(a, b, 5), [rnd(4), rnd(4)])],
+    "ctc_loss": [("ragged", lambda x, y: _CT.ctc_loss(x, y, [3, 2], [5, 4]), [rnd(2, 5, 4), np.array([[1, 2, 2],
+                                                                                                     [3, 1, 0]])]),
+                 ("blank-last", lambda x, y: _CT.ctc_loss(x, y, [2], [4], blank=3),
+                  [rnd(1, 4, 4), np.array([[0, 1]])])],
+})
 
 def _params():
     for name in sorted(CASES):

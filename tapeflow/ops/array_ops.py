@@ -390,10 +390,22 @@ defvjp(_cumsum, lambda g, ans, x, axis: reverse(cumsum(reverse(g, [axis]), axis)
 
 
 def cumsum(x, axis=0, exclusive=False, reverse=False, name=None) -> Tensor:  # noqa: A002
+    """Running sums along ``axis``; ``exclusive`` shifts them by one (starting at 0), ``reverse`` runs from the end.
+
+    >>> import tapeflow as tf
+    >>> tf.cumsum([1, 2, 3], exclusive=True, reverse=True).numpy().tolist()
+    [5, 3, 0]
+    """
     x = convert_to_tensor(x)
-    if exclusive or reverse:
-        raise NotImplementedError("cumsum: exclusive/reverse are not supported")
-    return bind(_cumsum, x, axis=int(axis) % x._value.ndim)
+    axis = int(axis) % x._value.ndim
+    if reverse:
+        x = bind(_reverse, x, axis=(axis,))
+    out = bind(_cumsum, x, axis=axis)
+    if exclusive:
+        pads = [[0, 0]] * x._value.ndim
+        pads[axis] = [1, 0]
+        out = getitem(pad(out, pads), (slice(None),) * axis + (slice(0, -1),))
+    return bind(_reverse, out, axis=(axis,)) if reverse else out
 
 
 _identity = primitive("identity", lambda x: x.copy())

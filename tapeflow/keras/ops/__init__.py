@@ -16,15 +16,19 @@ from __future__ import annotations
 
 import builtins as _builtins
 
-from . import core, nn, numpy  # noqa: F401
+from . import core, image, linalg, math_signal, nn, nn_more, numpy, numpy_more, numpy_more2  # noqa: F401
 from .core import *  # noqa: F401,F403
 from .nn import *  # noqa: F401,F403
 from .numpy import *  # noqa: F401,F403
+from .linalg import *  # noqa: F401,F403
+from .math_signal import *  # noqa: F401,F403
+from .nn_more import *  # noqa: F401,F403
+from .numpy_more import *  # noqa: F401,F403
+from .numpy_more2 import *  # noqa: F401,F403
 from .numpy import abs, all, any, max, min, round, sum  # noqa: F401,A004
 from .core import map, slice  # noqa: F401,A004
 
-math = core  # keras.ops.math: logsumexp, erf, top_k, segment_sum, in_top_k, rsqrt
-linalg = core  # keras.ops.linalg.norm
+math = math_signal  # keras.ops.math: fft/stft..., and core's logsumexp, erf, top_k, segment_sum, in_top_k, rsqrt
 
 _PRIVATE = {"annotations", "np", "B", "A", "M", "N", "R", "Tensor", "Variable"}
 __all__ = sorted(n for n in dir() if not n.startswith("_") and n not in _PRIVATE)
@@ -60,7 +64,7 @@ def _wrap_all():
             continue
         wrapped = _symbolic_aware(name, fn)
         globals()[name] = wrapped
-        for mod in (core, nn, numpy):
+        for mod in (core, nn, numpy, linalg, math_signal, nn_more, image, numpy_more, numpy_more2):
             if getattr(mod, name, None) is fn:
                 setattr(mod, name, wrapped)
 

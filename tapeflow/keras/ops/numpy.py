@@ -326,10 +326,11 @@ def cumsum(x, axis=None, dtype=None):
 
 
 def cumprod(x, axis=None, dtype=None):
+    from ...math_more import running_product    # differentiable, zeros included
     x = _t(x, dtype)
     if axis is None:
         x, axis = A.reshape(x, (-1,)), 0
-    return Tensor._wrap(np.cumprod(x._value, axis=axis))
+    return running_product(x, int(axis) % x._value.ndim)
 
 
 def argmax(x, axis=None, keepdims=False):
@@ -402,7 +403,12 @@ def swapaxes(x, axis1, axis2):
 
 def moveaxis(x, source, destination):
     x = _t(x)
-    perm = list(np.moveaxis(np.arange(x._value.ndim), source, destination))
+    nd = x._value.ndim
+    src = [int(a) % nd for a in np.atleast_1d(source)]
+    dst = [int(a) % nd for a in np.atleast_1d(destination)]
+    perm = [a for a in range(nd) if a not in src]
+    for d, s in sorted(zip(dst, src)):
+        perm.insert(d, s)
     return A.transpose(x, perm)
 
 

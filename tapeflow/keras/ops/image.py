@@ -1,0 +1,219 @@
+"""``keras.ops.image``: resize, crop/pad, patches and colour conversions (Keras 3 semantics).
+
+``resize`` (bilinear, nearest; antialias=False), ``crop_images``, ``pad_images`` and ``extract_patches`` are
+differentiable compositions; ``rgb_to_grayscale`` is linear and differentiable; ``rgb_to_hsv`` and
+``hsv_to_rgb`` return NumPy results (no gradient).
+
+>>> from tapeflow import keras
+>>> img = keras.ops.reshape(keras.ops.arange(4.0), (2, 2, 1))
+>>> keras.ops.image.resize(img, (4, 4))[..., 0].numpy().tolist()[0]
+[0.0, 0.25, 0.75, 1.0]
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ...autodiff.tensor import Tensor
+from ...ops import array_ops as A
+from ...ops import conv_ops as C
+from ...ops import math_ops as M
+from .numpy import _float, _t
+
+__all__ = ["crop_images", "extract_patches", "hsv_to_rgb", "pad_images", "resize", "rgb_to_grayscale",
+           "rgb_to_hsv"]
+
+
+def _cf(data_format):
+    from ...keras import backend as KB
+    return (data_format or KB.image_data_format()) == "channels_first"
+
+
+def _rank34(x: Tensor, op: str) -> None:
+    if x._value.ndim not in (3, 4):
+        raise ValueError(f"{op}: expected a rank-3 image or a rank-4 batch of images, got shape {x._value.shape}")
+
+
+def _hw_axes(x: Tensor, cf: bool):
+    nd = x._value.ndim
+    return (nd - 2, nd - 1) if cf else (nd - 3, nd - 2)
+
+
+def _linear_weights(n_in: int, n_out: int) -> np.ndarray:
+    """(n_in, n_out) triangle-kernel weights of Keras/JAX ``scale_and_translate`` (half-pixel centres)."""
+    inv = n_in / n_out
+    f = (np.arange(n_out) + 0.5) * inv - 0.5
+    w = np.maximum(0.0, 1.0 - np.abs(f[None, :] - np.arange(n_in)[:, None]))
+    s = w.sum(axis=0, keepdims=True)
+    w = np.where(np.abs(s) > 1000.0 * np.finfo(np.float32).eps, w / np.where(s != 0, s, 1), 0.0)
+    return np.where(((f >= -0.5) & (f <= n_in - 0.5))[None, :], w, 0.0)
+
+
+def _apply_axis(x: Tensor, axis: int, w: np.ndarray) -> Tensor:
+    nd = x._value.ndim
+    perm = [a for a in range(nd) if a != axis] + [axis]
+    y = M.matmul(A.transpose(x, perm), Tensor._wrap(w.astype(x._value.dtype)))
+    return A.transpose(y, list(np.argsort(perm)))
+
+
+def resize(images, size, interpolation="bilinear", antialias=False, crop_to_aspect_ratio=False,
+           pad_to_aspect_ratio=False, fill_mode="constant", fill_value=0.0, data_format=None):
+    """Resize to ``size`` = (height, width) with "bilinear" or "nearest" interpolation (half-pixel centres, as
+    Keras's ``scale_and_translate``); differentiable. antialias, crop_to_aspect_ratio and pad_to_aspect_ratio
+    are not supported (they raise)."""
+    x = _float(images)
+    _rank34(x, "resize")
+    if antialias or crop_to_aspect_ratio or pad_to_aspect_ratio:
+        raise NotImplementedError("resize: antialias, crop_to_aspect_ratio and pad_to_aspect_ratio are not "
+                                  "supported by tapeflow")
+    if len(size) != 2:
+        raise ValueError(f"resize: size must be (height, width), got {size!r}")
+    cf = _cf(data_format)
+    for axis, n_out in zip(_hw_axes(x, cf), size):
+        n_in = x._value.shape[axis]
+        if n_in == n_out:
+            continue
+        if interpolation == "nearest":
+            idx = np.floor((np.arange(n_out) + 0.5) * n_in / n_out).astype(np.int64)
+            x = A.gather(x, idx, axis=axis)
+        elif interpolation == "bilinear":
+            x = _apply_axis(x, axis, _linear_weights(n_in, int(n_out)))
+        else:
+            raise ValueError(f"resize: interpolation must be 'bilinear' or 'nearest', got {interpolation!r}")
+    return x
+
+
+def _three(a, b, target, full, what):
+    given = [v is not None for v in (a, b, target)]
+    if sum(given) != 2:
+        raise ValueError(f"crop_images: exactly two of {what} must be set, got {(a, b, target)}")
+    if a is None:
+        a = full - target - b
+    if b is None:
+        b = full - target - a
+    if target is None:
+        target = full - a - b
+    return int(a), int(b), int(target)
+
+
+def crop_images(images, top_cropping=None, left_cropping=None, bottom_cropping=None, right_cropping=None,
+                target_height=None, target_width=None, data_format=None):
+    """Crop to a box given by two of (top, bottom, target_height) and two of (left, right, target_width)."""
+    x = _t(images)
+    _rank34(x, "crop_images")
+    ha, wa = _hw_axes(x, _cf(data_format))
+    h, w = x._value.shape[ha], x._value.shape[wa]
+    top, _, th = _three(top_cropping, bottom_cropping, target_height, h,
+                        "top_cropping, bottom_cropping, target_height")
+    left, _, tw = _three(left_cropping, right_cropping, target_width, w,
+                         "left_cropping, right_cropping, target_width")
+    if min(top, left, th, tw) < 0 or top + th > h or left + tw > w:
+        raise ValueError(f"crop_images: the box top={top}, left={left}, {th}x{tw} does not fit an image of "
+                         f"{h}x{w}")
+    key = [slice(None)] * x._value.ndim
+    key[ha], key[wa] = slice(top, top + th), slice(left, left + tw)
+    return A.getitem(x, tuple(key))
+
+
+def _pads(a, b, target, full, what):
+    if sum(v is not None for v in (a, b, target)) != 2:
+        raise ValueError(f"pad_images: exactly two of {what} must be set, got {(a, b, target)}")
+    if a is None:
+        a = target - full - b
+    if b is None:
+        b = target - full - a
+    return int(a), int(b)
+
+
+def pad_images(images, top_padding=None, left_padding=None, bottom_padding=None, right_padding=None,
+               target_height=None, target_width=None, data_format=None):
+    """Zero-pad to a size given by two of (top, bottom, target_height) and two of (left, right, target_width)."""
+    x = _t(images)
+    _rank34(x, "pad_images")
+    ha, wa = _hw_axes(x, _cf(data_format))
+    h, w = x._value.shape[ha], x._value.shape[wa]
+    top, bottom = _pads(top_padding, bottom_padding, target_height, h, "top_padding, bottom_padding, target_height")
+    left, right = _pads(left_padding, right_padding, target_width, w, "left_padding, right_padding, target_width")
+    if min(top, bottom, left, right) < 0:
+        raise ValueError(f"pad_images: paddings must be >= 0, got top={top}, bottom={bottom}, left={left}, "
+                         f"right={right}")
+    pads = [[0, 0]] * x._value.ndim
+    pads[ha], pads[wa] = [top, bottom], [left, right]
+    return A.pad(x, pads)
+
+
+def extract_patches(images, size, strides=None, dilation_rate=1, padding="valid", data_format=None):
+    """Patches of ``size`` as channels (patch row, column, channel order, as ``tf.image.extract_patches``):
+    (B, H, W, C) -> (B, out_h, out_w, kh*kw*C); strides default to ``size``. Differentiable."""
+    x = _float(images)
+    _rank34(x, "extract_patches")
+    if isinstance(size, int):
+        size = (size, size)
+    if len(size) != 2:
+        raise NotImplementedError("extract_patches: only 2-D patches are supported (see extract_patches_3d)")
+    strides = size if strides is None else strides
+    cf = _cf(data_format)
+    single = x._value.ndim == 3
+    if single:
+        x = A.expand_dims(x, 0)
+    c = x._value.shape[1 if cf else 3]
+    kh, kw = size
+    kernel = np.eye(kh * kw * c, dtype=x._value.dtype).reshape(kh, kw, c, kh * kw * c)
+    y = C.conv2d(x, Tensor._wrap(kernel), strides, padding.upper(), data_format="NCHW" if cf else "NHWC",
+                 dilations=dilation_rate)
+    return A.squeeze(y, 0) if single else y
+
+
+def rgb_to_grayscale(images, data_format=None):
+    """0.2989 R + 0.5870 G + 0.1140 B, keeping a channel axis of 1 (as ``tf.image.rgb_to_grayscale``)."""
+    x = _t(images)
+    _rank34(x, "rgb_to_grayscale")
+    axis = x._value.ndim - 3 if _cf(data_format) else x._value.ndim - 1
+    c = x._value.shape[axis]
+    if c == 1:
+        return x
+    if c != 3:
+        raise ValueError(f"rgb_to_grayscale: expected 1 or 3 channels, got shape {x._value.shape}")
+    dtype = x._value.dtype
+    xf = _float(x)
+    shape = [1] * xf._value.ndim
+    shape[axis] = 3
+    wts = Tensor._wrap(np.array([0.2989, 0.5870, 0.1140], xf._value.dtype).reshape(shape))
+    from ...ops import reduce_ops as R
+    out = R.reduce_sum(M.multiply(xf, wts), axis=axis, keepdims=True)
+    return out if dtype.kind == "f" else A.cast(out, dtype)
+
+
+def _planes(x: np.ndarray, axis: int):
+    return [np.take(x, i, axis=axis) for i in range(3)]
+
+
+def rgb_to_hsv(images, data_format=None):
+    """RGB in [0, 1] to HSV in [0, 1] (dm_pix's formulas, as Keras); not differentiable."""
+    x = _float(images)
+    _rank34(x, "rgb_to_hsv")
+    axis = x._value.ndim - 3 if _cf(data_format) else x._value.ndim - 1
+    v = x._value
+    v = np.where(np.abs(v) < np.finfo(v.dtype).eps, 0.0, v)
+    r, g, b = _planes(v, axis)
+    value = np.maximum(np.maximum(r, g), b)
+    rng = value - np.minimum(np.minimum(r, g), b)
+    sat = np.where(value > 0, rng / np.where(value > 0, value, 1.0), 0.0)
+    norm = 1.0 / (6.0 * np.where(rng > 0, rng, 1.0))
+    hue = np.where(value == g, norm * (b - r) + 2.0 / 6.0, norm * (r - g) + 4.0 / 6.0)
+    hue = np.where(value == r, norm * (g - b), hue)
+    hue = np.where(rng > 0, hue, 0.0) + (hue < 0.0)
+    return Tensor._wrap(np.stack([hue, sat, value], axis=axis).astype(x._value.dtype))
+
+
+def hsv_to_rgb(images, data_format=None):
+    """HSV in [0, 1] to RGB (dm_pix's formulas, as Keras); not differentiable."""
+    x = _float(images)
+    _rank34(x, "hsv_to_rgb")
+    axis = x._value.ndim - 3 if _cf(data_format) else x._value.ndim - 1
+    h, s, v = _planes(x._value, axis)
+    dh = np.mod(h, 1.0) * 6.0
+    dr = np.clip(np.abs(dh - 3.0) - 1.0, 0.0, 1.0)
+    dg = np.clip(2.0 - np.abs(dh - 2.0), 0.0, 1.0)
+    db = np.clip(2.0 - np.abs(dh - 4.0), 0.0, 1.0)
+    rgb = [v * (1.0 - s + s * d) for d in (dr, dg, db)]
+    return Tensor._wrap(np.stack(rgb, axis=axis).astype(x._value.dtype))
