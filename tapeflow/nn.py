@@ -15,9 +15,9 @@ from .ops.nn_extra import (atrous_conv2d, atrous_conv2d_transpose, batch_normali
 
 
 def __getattr__(name):
-    # Convolution (ops.conv_ops) and pooling (ops.pool_ops), imported on first use.
-    from .ops import conv_ops, pool_ops
-    for module in (conv_ops, pool_ops):
+    # Convolution (ops.conv_ops, conv3d_ops) and pooling (ops.pool_ops, pool3d_ops), imported on first use.
+    from .ops import conv3d_ops, conv_ops, pool3d_ops, pool_ops
+    for module in (conv_ops, pool_ops, conv3d_ops, pool3d_ops):
         if not name.startswith("_") and hasattr(module, name):
             return getattr(module, name)
     raise AttributeError(f"module 'tapeflow.nn' has no attribute {name!r}")

@@ -18,9 +18,11 @@ import tapeflow.ops
 from tapeflow.autodiff.tape import GradientTape
 from tapeflow.debug import GradientCheckError, check_gradients
 from tapeflow.ops import array_ops as A
+from tapeflow.ops import conv3d_ops as C3
 from tapeflow.ops import conv_ops as C
 from tapeflow.ops import graph_ops as G
 from tapeflow.ops import math_ops as M
+from tapeflow.ops import pool3d_ops as P3
 from tapeflow.ops import pool_ops as P
 from tapeflow.ops import rnn_ops as R
 from tapeflow.ops.registry import REGISTRY, bind
@@ -234,6 +236,53 @@ CASES = {
                    ("1d", lambda x: tf.nn.avg_pool1d(x, 3, 2, "SAME"), [rnd(2, 5, 2)])],
     "avg_pool2d_vjp": [("direct", lambda g: bind(P._avg_pool_vjp, g, input_shape=(1, 5, 5, 2), ksize=(3, 3),
                                                  strides=(2, 2), pads=_SAME3), [rnd(1, 3, 3, 2)])],
+    # -- 3-D convolution and pooling (ops/conv3d_ops.py, ops/pool3d_ops.py) --------------------
+    "conv3d": [("valid", lambda x, w: tf.nn.conv3d(x, w, 1, "VALID"), [rnd(2, 3, 4, 3, 2), rnd(2, 3, 2, 2, 2)]),
+               ("same-stride2", lambda x, w: tf.nn.conv3d(x, w, [1, 2, 2, 2, 1], "SAME"),
+                [rnd(1, 4, 5, 3, 2), rnd(2, 2, 3, 2, 2)]),
+               ("dilated", lambda x, w: tf.nn.conv3d(x, w, 1, "SAME", dilations=[1, 2, 1, 2, 1]),
+                [rnd(1, 4, 3, 4, 1), rnd(2, 2, 2, 1, 2)]),
+               ("groups", lambda x, w: tf.nn.conv3d(x, w, 1, "VALID"), [rnd(1, 3, 3, 3, 4), rnd(2, 2, 2, 2, 4)]),
+               ("ncdhw", lambda x, w: tf.nn.conv3d(x, w, [1, 1, 2, 1, 1], "SAME", data_format="NCDHW"),
+                [rnd(1, 2, 3, 4, 3), rnd(2, 2, 2, 2, 2)])],
+    "conv3d_backprop_input": [
+        ("transpose-same-stride2", lambda x, w: tf.nn.conv3d_transpose(x, w, [1, 4, 4, 3, 2], 2, "SAME"),
+         [rnd(1, 2, 2, 2, 3), rnd(3, 2, 2, 2, 3)]),
+        ("transpose-valid-dilated", lambda x, w: tf.nn.conv3d_transpose(x, w, [1, 4, 5, 4, 2], 1, "VALID",
+                                                                        dilations=2),
+         [rnd(1, 2, 3, 2, 2), rnd(2, 2, 2, 2, 2)]),
+        ("transpose-ncdhw", lambda x, w: tf.nn.conv3d_transpose(x, w, [1, 2, 3, 4, 4], [1, 1, 1, 2, 2], "SAME",
+                                                                data_format="NCDHW"),
+         [rnd(1, 2, 3, 2, 2), rnd(2, 2, 2, 2, 2)]),
+        ("groups", lambda g, w: bind(C3._conv3d_input, g, w, input_shape=(1, 3, 3, 3, 4), strides=(1, 1, 1),
+                                     dilations=(1, 1, 1), pads=((0, 0),) * 3, groups=2),
+         [rnd(1, 2, 2, 2, 4), rnd(2, 2, 2, 2, 4)])],
+    "conv3d_backprop_filter": [
+        ("same-stride2", lambda x, g: bind(C3._conv3d_filter, x, g, filter_shape=(2, 3, 2, 2, 3), strides=(2, 2, 2),
+                                           dilations=(1, 1, 1), pads=((0, 1), (1, 1), (0, 1)), groups=1),
+         [rnd(1, 4, 4, 3, 2), rnd(1, 2, 2, 2, 3)]),
+        ("groups-dilated", lambda x, g: bind(C3._conv3d_filter, x, g, filter_shape=(2, 2, 2, 1, 4),
+                                             strides=(1, 1, 1), dilations=(2, 1, 2), pads=((0, 0),) * 3, groups=2),
+         [rnd(1, 4, 3, 4, 2), rnd(1, 2, 2, 2, 4)])],
+    "max_pool3d": [("valid", lambda x: tf.nn.max_pool3d(x, 2, 2, "VALID"), [distinct(2, 4, 4, 4, 2)]),
+                   ("same-overlap", lambda x: tf.nn.max_pool3d(x, [1, 3, 2, 3, 1], [1, 2, 1, 2, 1], "SAME"),
+                    [distinct(1, 5, 3, 4, 2)]),
+                   ("ncdhw", lambda x: tf.nn.max_pool3d(x, 2, 1, "VALID", data_format="NCDHW"),
+                    [distinct(1, 2, 3, 3, 3)])],
+    "max_pool3d_vjp": [("direct", lambda g, x: bind(P3._max_pool3d_vjp, g, x, ksize=(3, 2, 3), strides=(2, 1, 2),
+                                                    pads=((1, 1), (0, 1), (1, 1))),
+                        [rnd(1, 3, 4, 3, 2), distinct(1, 5, 4, 5, 2)])],
+    "max_pool3d_select": [("direct", lambda h, x: bind(P3._max_pool3d_select, h, x, ksize=(2, 2, 2),
+                                                       strides=(1, 1, 1), pads=((0, 0),) * 3),
+                           [rnd(1, 3, 3, 3, 2), distinct(1, 3, 3, 3, 2)])],
+    "avg_pool3d": [("valid", lambda x: tf.nn.avg_pool3d(x, 2, 2, "VALID"), [rnd(2, 4, 4, 4, 2)]),
+                   ("same", lambda x: tf.nn.avg_pool3d(x, [1, 3, 2, 3, 1], [1, 2, 2, 1, 1], "SAME"),
+                    [rnd(1, 5, 3, 4, 2)]),
+                   ("ncdhw", lambda x: tf.nn.avg_pool3d(x, 2, 1, "SAME", data_format="NCDHW"),
+                    [rnd(1, 2, 3, 3, 3)])],
+    "avg_pool3d_vjp": [("direct", lambda g: bind(P3._avg_pool3d_vjp, g, input_shape=(1, 5, 4, 5, 2), ksize=(3, 2, 3),
+                                                 strides=(2, 2, 2), pads=((1, 1), (0, 0), (1, 1))),
+                        [rnd(1, 3, 2, 3, 2)])],
     # -- fused dense (+ relu) (Dense layer hot path) ------------------------------------------
     "dense": [("relu", lambda x, w, b: tapeflow.ops.dense_ops.dense(x, w, b, relu=True), [rnd(4, 3), rnd(3, 5), away(5)]),
               ("linear", lambda x, w, b: tapeflow.ops.dense_ops.dense(x, w, b), [rnd(2, 3), rnd(3, 2), rnd(2)])],
@@ -470,6 +519,10 @@ SECOND_ORDER = {
     "conv2d-x": (lambda x, w: tf.nn.conv2d(x, w, 2, "SAME"), [rnd(1, 4, 4, 2), rnd(3, 3, 2, 2)]),
     "avg_pool": (lambda x: tf.square(tf.nn.avg_pool2d(x, 2, 1, "SAME")), [rnd(1, 3, 3, 1)]),
     "max_pool": (lambda x: tf.square(tf.nn.max_pool2d(x, 2, 2, "VALID")), [distinct(1, 4, 4, 1)]),
+    "conv3d-x": (lambda x, w: tf.nn.conv3d(x, w, 2, "SAME"), [rnd(1, 3, 4, 3, 2), rnd(2, 3, 2, 2, 2)]),
+    "conv3d-w": (lambda w, x: tf.nn.conv3d(x, w, 1, "VALID"), [rnd(2, 2, 2, 2, 2), rnd(1, 3, 3, 3, 2)]),
+    "avg_pool3d": (lambda x: tf.square(tf.nn.avg_pool3d(x, 2, 1, "SAME")), [rnd(1, 3, 2, 3, 1)]),
+    "max_pool3d": (lambda x: tf.square(tf.nn.max_pool3d(x, 2, 2, "VALID")), [distinct(1, 4, 2, 4, 1)]),
     "gather": (lambda p: tf.square(tf.gather(p, np.array([1, 1, 0]))), [rnd(3, 2)]),
 }
 
