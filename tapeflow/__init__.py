@@ -52,7 +52,7 @@ newaxis = None
 
 _LAZY = {"debug": ".debug", "keras": ".keras", "data": ".data", "image": ".image", "distribute": ".distribute",
          "linalg": ".linalg", "tune": ".tune", "onnx": ".onnx", "strings": ".strings", "summary": ".summary",
-         "signal": ".signal"}
+         "nest": ".nest", "debugging": ".debugging", "errors": ".errors", "signal": ".signal"}
 
 
 def __getattr__(name):
