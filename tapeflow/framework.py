@@ -239,12 +239,13 @@ def shape_n(input, out_type="int32", name=None) -> list:  # noqa: A002
 
 def _assert(ok: bool, message, data, what: str) -> None:
     if not ok:
+        from .errors import InvalidArgumentError      # a ValueError too
         shown = "; ".join(str(np.asarray(getattr(d, "_value", d))) for d in (data or []))
-        raise ValueError(f"{message or what}" + (f": {shown}" if shown else ""))
+        raise InvalidArgumentError(None, None, f"{message or what}" + (f": {shown}" if shown else ""))
 
 
 def Assert(condition, data, summarize=None, name=None) -> None:  # noqa: N802 - TF's name
-    """Raise ``InvalidArgumentError``-like ValueError with ``data`` when ``condition`` is False."""
+    """Raise ``tf.errors.InvalidArgumentError`` (a ValueError) showing ``data`` when ``condition`` is False."""
     _assert(bool(np.all(np.asarray(getattr(condition, "_value", condition)))), "assertion failed", data, "Assert")
 
 
