@@ -17,31 +17,8 @@ from __future__ import annotations
 import numpy as np
 
 from .autodiff.tensor import Tensor, convert_to_tensor
+from .nest import flatten, pack_sequence_as as pack_as
 from .ops import array_ops as A
-
-
-def flatten(s) -> list:
-    """The leaves of a nest of lists, tuples and dicts (dict values in sorted key order, as ``tf.nest``)."""
-    if isinstance(s, dict):
-        return [x for k in sorted(s) for x in flatten(s[k])]
-    if isinstance(s, (list, tuple)):
-        return [x for v in s for x in flatten(v)]
-    return [s]
-
-
-def pack_as(structure, flat):
-    """``structure``'s nesting rebuilt around the leaves ``flat``."""
-    it = iter(flat)
-
-    def build(s):
-        if isinstance(s, dict):
-            built = {k: build(s[k]) for k in sorted(s)}
-            return {k: built[k] for k in s}
-        if isinstance(s, (list, tuple)):
-            items = [build(v) for v in s]
-            return type(s)(*items) if hasattr(s, "_fields") else type(s)(items)
-        return next(it)
-    return build(structure)
 
 
 def _truth(pred) -> bool:
