@@ -15,7 +15,7 @@ from .layers import Input, InputSpec, Layer  # noqa: F401
 from .models import Model, Sequential  # noqa: F401
 
 _LAZY = ("losses", "metrics", "optimizers", "callbacks", "datasets", "utils", "mixed_precision", "saving",
-         "preprocessing", "applications", "ops", "random")
+         "preprocessing", "applications", "ops", "random", "config")
 
 
 def __getattr__(name):

@@ -182,10 +182,52 @@ def glu(x, axis=-1):
     return M.multiply(a, M.sigmoid(b))
 
 
+def hard_shrink(x, threshold=0.5):
+    """``x`` where ``|x| > threshold``, else 0."""
+    from .ops.nn_more import hard_shrink as _op
+    return _op(x, threshold)
+
+
+def soft_shrink(x, threshold=0.5):
+    """``x`` moved ``threshold`` towards 0, and 0 inside [-threshold, threshold]."""
+    from .ops.nn_more import soft_shrink as _op
+    return _op(x, threshold)
+
+
+def tanh_shrink(x):
+    """``x - tanh(x)``."""
+    from .ops.nn_more import tanh_shrink as _op
+    return _op(x)
+
+
+def sparse_plus(x):
+    """0 below -1, ``(x + 1)^2 / 4`` on [-1, 1], ``x`` above."""
+    from .ops.nn_more import sparse_plus as _op
+    return _op(x)
+
+
+def sparse_sigmoid(x):
+    """0 below -1, ``(x + 1) / 2`` on [-1, 1], 1 above."""
+    from .ops.nn_more import sparse_sigmoid as _op
+    return _op(x)
+
+
+def sparsemax(x, axis=-1):
+    """The Euclidean projection of ``x`` onto the probability simplex along ``axis`` (Martins & Astudillo)."""
+    from .ops.nn_more import sparsemax as _op
+    return _op(x, axis=axis)
+
+
+def threshold(x, threshold, default_value):
+    """``x`` where ``x > threshold``, else ``default_value``."""
+    from .ops.nn_more import threshold as _op
+    return _op(x, threshold, default_value)
+
+
 _ALL = {f.__name__: f for f in (
     relu, leaky_relu, relu6, elu, selu, celu, gelu, silu, mish, sigmoid, hard_sigmoid, hard_silu,
     hard_tanh, log_sigmoid, tanh, softplus, softsign, exponential, linear, softmax, log_softmax,
-    squareplus, glu)}
+    squareplus, glu, hard_shrink, soft_shrink, tanh_shrink, sparse_plus, sparse_sigmoid, sparsemax, threshold)}
 _ALIASES = {"swish": silu, "hard_swish": hard_silu}
 _NAMES = {**_ALL, **_ALIASES}
 _NAME_OF = {f: n for n, f in _ALL.items()}

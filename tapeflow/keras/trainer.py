@@ -238,6 +238,11 @@ class Trainer:
             if y is None:
                 raise ValueError("fit: class_weight needs y given as an array")
             sample_weight = _class_weight_to_sample_weight(y, class_weight, sample_weight)
+        from .config import max_epochs, max_steps_per_epoch   # keras.config's global caps
+        if max_epochs() is not None:
+            epochs = min(epochs, max_epochs())
+        if max_steps_per_epoch() is not None:
+            steps_per_epoch = min(steps_per_epoch or max_steps_per_epoch(), max_steps_per_epoch())
         adapter = DA.get_adapter(x, y, sample_weight, batch_size=batch_size, shuffle=shuffle,
                                  steps=steps_per_epoch, check_finite=True, what="fit")
         val_adapter = None

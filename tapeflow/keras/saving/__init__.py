@@ -68,6 +68,9 @@ def load_model(filepath, custom_objects=None, compile: bool = True, safe_mode: b
     ``custom_objects`` maps names to your own classes/functions; ``safe_mode=True`` refuses lambdas.
     Errors (a :class:`ModelFileError`, a ``ValueError``) name the file and what is wrong.
     """
+    from ..config import _STATE as _config
+    if _config["unsafe"]:                      # keras.config.enable_unsafe_deserialization()
+        safe_mode = False
     filepath = os.fspath(filepath)
     head = read_head(filepath, 8)
     if head.startswith(ZIP_SIGNATURE):

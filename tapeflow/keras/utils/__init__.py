@@ -7,6 +7,8 @@ seeding, Progbar, image helpers (Pillow) and plot_model (pydot + Graphviz).
 """
 from ...backend.rng import set_seed as _set_seed
 from .data_utils import normalize, pack_x_y_sample_weight, to_categorical, unpack_x_y_sample_weight  # noqa: F401
+from .dataset_utils import (get_file, image_dataset_from_directory, split_dataset,  # noqa: F401
+                            text_dataset_from_directory, timeseries_dataset_from_array)
 from .image_utils import array_to_img, img_to_array, load_img, save_img  # noqa: F401
 from .model_visualization import model_to_dot, plot_model  # noqa: F401
 from .py_dataset import PyDataset, Sequence  # noqa: F401
