@@ -52,7 +52,7 @@ newaxis = None
 
 _LAZY = {"debug": ".debug", "keras": ".keras", "data": ".data", "image": ".image", "distribute": ".distribute",
          "linalg": ".linalg", "tune": ".tune", "onnx": ".onnx", "strings": ".strings", "summary": ".summary",
-         "nest": ".nest", "debugging": ".debugging", "errors": ".errors", "signal": ".signal"}
+         "nest": ".nest", "debugging": ".debugging", "errors": ".errors", "signal": ".signal", "train": ".train"}
 
 
 def __getattr__(name):

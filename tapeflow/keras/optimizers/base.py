@@ -61,6 +61,8 @@ class Optimizer:
     ([0.5, 1.5], 1)
     """
 
+    _restore_pending = None  # set by tf.train.Checkpoint.restore before build; called once the slots exist
+
     def __init__(self, learning_rate, weight_decay=None, clipnorm=None, clipvalue=None, global_clipnorm=None,
                  use_ema=False, ema_momentum=0.99, ema_overwrite_frequency=None, loss_scale_factor=None,
                  gradient_accumulation_steps=None, name=None, gradient_noise_eta=None, gradient_noise_gamma=0.55,
@@ -276,6 +278,8 @@ class Optimizer:
             trainable_variables = self._trainable_variables
         elif not self.built:
             self.build(list(trainable_variables))
+        if self._restore_pending is not None:  # tf.train.Checkpoint values for slots that did not exist yet
+            self._restore_pending(self)
         index = self._trainable_variables_indices
         garrs, vars_, idxs, missing = [], [], [], None
         for g, v in zip(grads, trainable_variables):
