@@ -184,3 +184,91 @@ def test_fit_reduces_loss_and_keras_file_round_trip(tmp_path):
     loaded = keras.models.load_model(path)
     assert type(loaded.layers[0]).__name__ == "ConvLSTM2D"
     np.testing.assert_allclose(loaded.predict(x, verbose=0), model.predict(x, verbose=0), atol=1e-6)
+
+
+# -- ConvLSTM3D (fixture keys "c3:<case>:<item>") ---------------------------------------------------
+CASES_3D = sorted({k.split(":")[1] for k in FIX.files if k.startswith("c3:")})
+
+
+def _c3(case, item):
+    return FIX[f"c3:{case}:{item}"]
+
+
+def test_conv_lstm3d_fixture_covers_the_configurations():
+    assert len(CASES_3D) == 5
+    kws = [json.loads(str(_c3(c, "kwargs"))) for c in CASES_3D]
+    for key, value in [("padding", "same"), ("strides", 2), ("dilation_rate", 2), ("go_backwards", True),
+                       ("return_state", True), ("data_format", "channels_first"), ("use_bias", False)]:
+        assert any(kw.get(key) == value for kw in kws), key
+    assert any(f"c3:{c}:mask" in FIX.files for c in CASES_3D) and any(f"c3:{c}:h0" in FIX.files for c in CASES_3D)
+
+
+@pytest.mark.parametrize("case", CASES_3D)
+def test_conv_lstm3d_matches_keras(case):
+    keys = set(FIX.files)
+    layer = L.ConvLSTM3D(**json.loads(str(_c3(case, "kwargs"))))
+    x = _c3(case, "x")
+    call = {}
+    if f"c3:{case}:h0" in keys:
+        call["initial_state"] = [_c3(case, "h0"), _c3(case, "c0")]
+    if f"c3:{case}:mask" in keys:
+        call["mask"] = _c3(case, "mask")
+    layer(x, **call)
+    weights = [_c3(case, f"w{i}") for i in range(3) if f"c3:{case}:w{i}" in keys]
+    assert [tuple(w.shape) for w in layer.get_weights()] == [w.shape for w in weights]
+    layer.set_weights(weights)
+    y = layer(x, **call)
+    ys = y if isinstance(y, list) else [y]
+    expected = [_c3(case, f"y{i}") for i in range(3) if f"c3:{case}:y{i}" in keys]
+    assert len(ys) == len(expected)
+    for got, want in zip(ys, expected):
+        assert got.dtype == tf.float32 and tuple(got.shape) == want.shape
+        np.testing.assert_allclose(got.numpy(), want, atol=1e-5, rtol=0)
+    shapes = layer.compute_output_shape(x.shape)
+    first = shapes[0] if isinstance(shapes[0], (list, tuple)) else shapes
+    assert tuple(first)[1:] == expected[0].shape[1:]
+
+
+def test_conv_lstm3d_weights_config_and_symbolic():
+    layer = L.ConvLSTM3D(2, 3, name="conv_lstm3d")
+    layer(np.zeros((1, 3, 4, 4, 4, 2), "float32"))
+    assert [w.path for w in layer.weights] == FIX["paths_3d"].tolist()
+    theirs = json.loads(str(FIX["config_3d"]))
+    mine = layer.get_config()
+    assert set(mine) == set(theirs)
+    for k, v in theirs.items():
+        if not isinstance(v, dict):
+            assert mine[k] == v, k
+    assert L.ConvLSTM3D.from_config(theirs).get_config() == mine
+    out, h, c = L.ConvLSTM3D(3, 2, strides=2, padding="same", return_state=True)(keras.Input((None, 4, 6, 6, 1)))
+    assert out.shape.as_list() == h.shape.as_list() == c.shape.as_list() == [None, 2, 3, 3, 3]
+    with pytest.raises(ValueError, match="c3d.*rank 6"):
+        L.ConvLSTM3D(2, 3, name="c3d")(np.zeros((1, 3, 5, 5, 1), "float32"))
+    with pytest.raises(ValueError, match="ConvLSTM3D.*kernel_size"):
+        L.ConvLSTM3D(2, (3, 3))
+
+
+def test_conv_lstm3d_numerical_gradients_and_dropout():
+    layer = L.ConvLSTM3D(2, 2, padding="same", return_sequences=True, dtype="float64",
+                         bias_initializer="random_normal", recurrent_initializer="glorot_uniform")
+    check_layer_gradients(layer, np.random.default_rng(3).normal(size=(1, 2, 3, 3, 2, 1)), max_entries=15)
+    drop = L.ConvLSTM3D(2, 2, dropout=0.5, recurrent_dropout=0.5, seed=1)
+    x = np.ones((2, 2, 3, 3, 3, 1), "float32")
+    assert not np.allclose(drop(x, training=True).numpy(), drop(x, training=False).numpy())
+
+
+def test_conv_lstm3d_fit_and_keras_file_round_trip(tmp_path):
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(12, 2, 3, 4, 4, 1)).astype("float32")
+    y = x.mean(axis=(1, 2, 3, 4, 5))[:, None] * 4.0
+    tf.random.set_seed(0)
+    model = keras.Sequential([keras.Input((2, 3, 4, 4, 1)), L.ConvLSTM3D(3, 2, padding="same"), L.Flatten(),
+                              L.Dense(1)])
+    model.compile(optimizer=keras.optimizers.Adam(0.01), loss="mse")
+    hist = model.fit(x, y, epochs=6, batch_size=6, verbose=0).history["loss"]
+    assert hist[-1] < 0.7 * hist[0]
+    path = str(tmp_path / "clstm3.keras")
+    model.save(path)
+    loaded = keras.models.load_model(path)
+    assert type(loaded.layers[0]).__name__ == "ConvLSTM3D"
+    np.testing.assert_allclose(loaded.predict(x, verbose=0), model.predict(x, verbose=0), atol=1e-6)

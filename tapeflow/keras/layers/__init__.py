@@ -82,9 +82,10 @@ from . import discretization as _disc, einsum_dense as _einsum, hashing as _hash
 from . import adaptive_pooling as _adaptive, text as _text  # noqa: E402
 from . import conv_lstm as _conv_lstm, pipeline as _pipeline, volumetric as _vol  # noqa: E402
 from . import image_augmentation as _img_aug, image_augmentation2 as _img_aug2  # noqa: E402
+from . import audio as _audio, image_augmentation3 as _img_aug3  # noqa: E402
 
 for _mod in (_conv, _pool, _norm, _reg, _reshape, _emb, _prep, _lookup, _text, _einsum, _disc, _hash,
-             _adaptive, _conv_lstm, _pipeline, _vol, _img_aug, _img_aug2):
+             _adaptive, _conv_lstm, _pipeline, _vol, _img_aug, _img_aug2, _img_aug3, _audio):
     globals().update({_n: getattr(_mod, _n) for _n in _mod.__all__})
     _BUILTIN_NAMES += list(_mod.__all__)
     __all__ += list(_mod.__all__)

@@ -1,13 +1,14 @@
-"""Convolutional LSTM layers (Shi et al. 2015): ``ConvLSTM1D`` and ``ConvLSTM2D`` with Keras 3's weights.
+"""Convolutional LSTM layers (Shi et al. 2015): ``ConvLSTM1D``, ``ConvLSTM2D`` and ``ConvLSTM3D`` with Keras 3's
+weights.
 
 An LSTM whose input and recurrent transformations are convolutions. Weights (Keras layout, held by the
 ``conv_lstm_cell`` sub-layer): ``kernel (k..., channels, 4*filters)``, ``recurrent_kernel (k..., filters,
 4*filters)``, ``bias (4*filters,)``; gates i, f, c, o. The input convolution uses the layer's strides, padding
 and dilation; the recurrent one is always stride 1, ``"same"`` padding, no dilation, so the states ``h, c`` keep
 the input convolution's output size. The input convolutions of all time steps run as one batched convolution;
-the recurrence is a Python loop over time built from differentiable ops (conv2d, slicing, activations), so the
-tape derives the gradients. A 1-D layer runs as a 2-D one over a height-1 image; ``channels_first`` inputs are
-transposed to channels_last around the loop.
+the recurrence is a Python loop over time built from differentiable ops (conv2d/conv3d, slicing, activations), so
+the tape derives the gradients. A 1-D layer runs as a 2-D one over a height-1 image, a 3-D one on conv3d;
+``channels_first`` inputs are transposed to channels_last around the loop.
 
 Masking, ``go_backwards``, ``return_sequences``, ``return_state`` and ``initial_state`` follow ``RNN``. As in
 Keras, dropout draws four masks per sequence (one per gate) over the inputs and four over ``h``, shared by every
@@ -20,6 +21,7 @@ import numpy as np
 from ...autodiff.tensor import convert_to_tensor
 from ...backend import rng
 from ...ops import array_ops as A
+from ...ops import conv3d_ops as C3
 from ...ops import conv_ops as C
 from ...ops import math_ops as M
 from ...ops.registry import const
@@ -131,7 +133,7 @@ class _ConvLSTMCell(Layer):
 
 
 class _ConvLSTM(RNN):
-    """Shared ConvLSTM1D/2D: the time loop, initial states, masking and config."""
+    """Shared ConvLSTM1D/2D/3D: the time loop, initial states, masking and config."""
 
     _RANK = 2
     _LAYOUT = "(batch, time, rows, cols, channels)"
@@ -167,13 +169,13 @@ class _ConvLSTM(RNN):
             self.cell._build_from_shapes((input_shape[0],) + tuple(input_shape[2:]))
         self.built = True
 
-    # -- layout: everything inside the loop is (batch, [time,] rows, cols, channels) -----------------
+    # -- layout: everything inside the loop is (batch, [time,] [depth,] rows, cols, channels) ---------
     @property
     def _cf(self) -> bool:
         return self.cell.data_format == "channels_first"
 
     def _to_inner(self, t, time_axis: bool):
-        """A tensor in the layer's layout -> channels_last with two spatial axes."""
+        """A tensor in the layer's layout -> channels_last with two (three for rank 3) spatial axes."""
         lead = 2 if time_axis else 1
         if self._cf:
             nd = t._value.ndim
@@ -196,6 +198,11 @@ class _ConvLSTM(RNN):
             ws = [A.expand_dims(w, 0) for w in ws]
         return ws[0], ws[1], None if cell.bias is None else self._read(cell.bias)
 
+    def _conv(self, x, kernel, strides, padding, dilations=None):
+        if self._RANK == 3:
+            return C3.conv3d(x, kernel, strides, padding, dilations=dilations)
+        return C.conv2d(x, kernel, strides, padding, dilations=dilations)
+
     def _conv_args(self):
         cell = self.cell
         pad = (1,) if self._RANK == 1 else ()
@@ -209,25 +216,27 @@ class _ConvLSTM(RNN):
             raise ValueError(f'{name} "{self.name}": expected inputs of rank {self._RANK + 3}, got shape '
                              f"{x._value.shape}")
         x = self._to_inner(x, True)
-        batch, steps, h, w, ch = x._value.shape
+        batch, steps = x._value.shape[:2]
+        spatial, ch = tuple(x._value.shape[2:-1]), x._value.shape[-1]
         dtype = x._value.dtype
         kernel, rkernel, bias = self._weights2d()
         f = cell.filters
         strides, padding, dilations = self._conv_args()
         train = bool(training)
-        dp = cell.dropout_masks(cell.dropout, (batch, 1, h, w, ch), dtype) if train else None
+        dp = cell.dropout_masks(cell.dropout, (batch, 1) + spatial + (ch,), dtype) if train else None
+        flat = (batch * steps,) + spatial + (ch,)
         if dp is None:
-            xz = C.conv2d(A.reshape(x, (batch * steps, h, w, ch)), kernel, strides, padding, dilations=dilations)
+            xz = self._conv(A.reshape(x, flat), kernel, strides, padding, dilations=dilations)
         else:
-            xz = A.concat([C.conv2d(A.reshape(M.multiply(x, const(dp[g])), (batch * steps, h, w, ch)),
-                                    _gate(kernel, g, f), strides, padding, dilations=dilations)
+            xz = A.concat([self._conv(A.reshape(M.multiply(x, const(dp[g])), flat),
+                                      _gate(kernel, g, f), strides, padding, dilations=dilations)
                            for g in range(4)], axis=-1)
         if bias is not None:
             xz = M.add(xz, bias)
-        ho, wo = xz._value.shape[1:3]
-        xz = A.reshape(xz, (batch, steps, ho, wo, 4 * f))
-        states = self._initial(initial_state, (batch, ho, wo, f), dtype)
-        rdp = cell.dropout_masks(cell.recurrent_dropout, (batch, ho, wo, f), dtype) if train else None
+        out_spatial = tuple(xz._value.shape[1:-1])
+        xz = A.reshape(xz, (batch, steps) + out_spatial + (4 * f,))
+        states = self._initial(initial_state, (batch,) + out_spatial + (f,), dtype)
+        rdp = cell.dropout_masks(cell.recurrent_dropout, (batch,) + out_spatial + (f,), dtype) if train else None
         m = _as_bool_mask(mask, batch, steps, self.name)
         if m is not None and m.all():
             m = None
@@ -236,7 +245,7 @@ class _ConvLSTM(RNN):
             t = steps - 1 - i if self.go_backwards else i
             out, new = self._step(A.getitem(xz, (slice(None), t)), states, rkernel, rdp)
             if m is not None:
-                keep = const(m[:, t].reshape(batch, 1, 1, 1))
+                keep = const(m[:, t].reshape((batch,) + (1,) * (out._value.ndim - 1)))
                 if prev is None or self.zero_output_for_mask:
                     prev = const(np.zeros(out._value.shape, dtype))
                 out = A.where(keep, out, prev)
@@ -254,9 +263,9 @@ class _ConvLSTM(RNN):
         f = cell.filters
         h, c = states
         if rdp is None:
-            z_rec = C.conv2d(h, rkernel, 1, "SAME")
+            z_rec = self._conv(h, rkernel, 1, "SAME")
         else:
-            z_rec = A.concat([C.conv2d(M.multiply(h, const(rdp[g])), _gate(rkernel, g, f), 1, "SAME")
+            z_rec = A.concat([self._conv(M.multiply(h, const(rdp[g])), _gate(rkernel, g, f), 1, "SAME")
                               for g in range(4)], axis=-1)
         z = M.add(z_in, z_rec)
         ra, act = cell.recurrent_activation, cell.activation
@@ -269,8 +278,8 @@ class _ConvLSTM(RNN):
         if initial_state is None:
             return [const(np.zeros(inner_shape, dtype)) for _ in range(2)]
         states = list(initial_state) if isinstance(initial_state, (list, tuple)) else [initial_state]
-        b, ho, wo, f = inner_shape
-        spatial = (wo,) if self._RANK == 1 else (ho, wo)
+        b, f = inner_shape[0], inner_shape[-1]
+        spatial = tuple(inner_shape[2:-1]) if self._RANK == 1 else tuple(inner_shape[1:-1])
         want = (b, f) + spatial if self._cf else (b,) + spatial + (f,)
         if len(states) != 2:
             raise ValueError(f'{type(self).__name__} "{self.name}": initial_state must be a list [h, c] of two '
@@ -342,4 +351,19 @@ class ConvLSTM1D(_ConvLSTM):
     _LAYOUT = "(batch, time, steps, channels)"
 
 
-__all__ = ["ConvLSTM1D", "ConvLSTM2D"]
+class ConvLSTM3D(_ConvLSTM):
+    """3-D convolutional LSTM over ``(batch, time, depth, rows, cols, channels)`` inputs (channels_last) or
+    ``(batch, time, channels, depth, rows, cols)`` (channels_first). Weights as Keras 3: ``kernel (kd, kh, kw,
+    channels, 4*filters)``, ``recurrent_kernel (kd, kh, kw, filters, 4*filters)``, ``bias (4*filters,)``.
+
+    >>> import tapeflow as tf
+    >>> layer = tf.keras.layers.ConvLSTM3D(2, 3, padding="same", return_sequences=True)
+    >>> layer(tf.ones((1, 2, 4, 4, 4, 1))).shape.as_list(), [w.shape.as_list() for w in layer.weights]
+    ([1, 2, 4, 4, 4, 2], [[3, 3, 3, 1, 8], [3, 3, 3, 2, 8], [8]])
+    """
+
+    _RANK = 3
+    _LAYOUT = "(batch, time, depth, rows, cols, channels)"
+
+
+__all__ = ["ConvLSTM1D", "ConvLSTM2D", "ConvLSTM3D"]
