@@ -52,7 +52,8 @@ newaxis = None
 
 _LAZY = {"debug": ".debug", "keras": ".keras", "data": ".data", "image": ".image", "distribute": ".distribute",
          "linalg": ".linalg", "tune": ".tune", "onnx": ".onnx", "strings": ".strings", "summary": ".summary",
-         "nest": ".nest", "debugging": ".debugging", "errors": ".errors", "signal": ".signal", "train": ".train"}
+         "nest": ".nest", "debugging": ".debugging", "errors": ".errors", "signal": ".signal", "train": ".train",
+         "io": ".io"}
 
 
 def __getattr__(name):

@@ -445,3 +445,4 @@ __all__ = [n for n in dir() if not n.startswith("_") and n not in ("annotations"
 
 
 from .image_extra import *  # noqa: F401,F403,E402 - HSV/YIQ/YUV, SSIM, patches, crops, NMS
+from .io_image import decode_bmp, decode_gif, decode_image, decode_jpeg, decode_png, encode_png  # noqa: F401,E402

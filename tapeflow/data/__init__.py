@@ -15,6 +15,7 @@ import types as _types
 from ._structure import TensorSpec
 from .dataset import AUTOTUNE, INFINITE_CARDINALITY, UNKNOWN_CARDINALITY, Dataset, DatasetIterator
 from .pipeline import Options
+from .tfrecord import TFRecordDataset
 
 Iterator = DatasetIterator
 
@@ -39,4 +40,4 @@ experimental = _types.SimpleNamespace(
     cardinality=_cardinality, assert_cardinality=_assert_cardinality)
 
 __all__ = ["AUTOTUNE", "INFINITE_CARDINALITY", "UNKNOWN_CARDINALITY", "Dataset", "Iterator", "Options",
-           "TensorSpec", "experimental"]
+           "TensorSpec", "TFRecordDataset", "experimental"]
