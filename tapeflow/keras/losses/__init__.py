@@ -25,6 +25,9 @@ from .functions import (binary_crossentropy, binary_focal_crossentropy, categori
                         kl_divergence, log_cosh, mean_absolute_error, mean_absolute_percentage_error,
                         mean_squared_error, mean_squared_logarithmic_error, poisson,
                         sparse_categorical_crossentropy, squared_hinge)
+from .extra import (CTC, CategoricalGeneralizedCrossEntropy, Circle, Dice, Tversky,  # noqa: F401
+                    categorical_generalized_cross_entropy, circle, ctc, dice, tversky)
+from .extra import EXTRA_CLASSES as _EXTRA_CLASSES
 from .loss import (EPSILON, Loss, LossFunctionWrapper, Reduction, reduce_weighted_values,  # noqa: F401
                    squeeze_or_expand_to_same_rank, standardize_reduction)
 
@@ -41,13 +44,13 @@ _FUNCTIONS = {f.__name__: f for f in (
     binary_crossentropy, binary_focal_crossentropy, categorical_crossentropy, categorical_focal_crossentropy,
     categorical_hinge, cosine_similarity, hinge, huber, kl_divergence, log_cosh, mean_absolute_error,
     mean_absolute_percentage_error, mean_squared_error, mean_squared_logarithmic_error, poisson,
-    sparse_categorical_crossentropy, squared_hinge)}
+    sparse_categorical_crossentropy, squared_hinge, dice, tversky, circle, ctc)}
 _FUNCTIONS.update({"mse": mse, "MSE": mse, "mae": mae, "MAE": mae, "mape": mape, "MAPE": mape,
                    "msle": msle, "MSLE": msle, "kld": kld, "KLD": kld, "kullback_leibler_divergence": kld,
                    "logcosh": log_cosh, "huber_loss": huber, "bce": binary_crossentropy,
                    "BCE": binary_crossentropy, "cce": categorical_crossentropy, "CCE": categorical_crossentropy,
                    "scce": sparse_categorical_crossentropy, "SCCE": sparse_categorical_crossentropy})
-_CLASSES = {c.__name__: c for c in ALL_CLASSES}
+_CLASSES = {c.__name__: c for c in ALL_CLASSES + _EXTRA_CLASSES}
 _CLASSES.update({"Loss": Loss, "LossFunctionWrapper": LossFunctionWrapper})
 _FN_TO_CLASS = {
     mean_squared_error: MeanSquaredError, mean_absolute_error: MeanAbsoluteError,
@@ -58,7 +61,8 @@ _FN_TO_CLASS = {
     binary_crossentropy: BinaryCrossentropy, binary_focal_crossentropy: BinaryFocalCrossentropy,
     categorical_crossentropy: CategoricalCrossentropy,
     categorical_focal_crossentropy: CategoricalFocalCrossentropy,
-    sparse_categorical_crossentropy: SparseCategoricalCrossentropy}
+    sparse_categorical_crossentropy: SparseCategoricalCrossentropy, dice: Dice, tversky: Tversky, circle: Circle,
+    ctc: CTC}
 
 
 def _unknown(name: str) -> ValueError:

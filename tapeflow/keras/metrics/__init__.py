@@ -22,6 +22,10 @@ from .accuracy import (Accuracy, BinaryAccuracy, CategoricalAccuracy, SparseCate
 from .base import Mean, MeanMetricWrapper, Metric, Sum  # noqa: F401
 from .confusion import (AUC, FalseNegatives, FalsePositives, Precision, Recall, TrueNegatives,  # noqa: F401
                         TruePositives)
+from .extra import (BinaryIoU, ConcordanceCorrelation, IoU, MeanIoU, OneHotIoU, OneHotMeanIoU,  # noqa: F401
+                    PearsonCorrelation, PrecisionAtRecall, R2Score, RecallAtPrecision, SensitivityAtSpecificity,
+                    SpecificityAtSensitivity, concordance_correlation, pearson_correlation)
+from .extra import EXTRA_CLASSES as _EXTRA_CLASSES
 from .f_score import F1Score, FBetaScore  # noqa: F401
 from .regression import (BinaryCrossentropy, CategoricalCrossentropy, CategoricalHinge,  # noqa: F401
                          CosineSimilarity, Hinge, KLDivergence, LogCoshError, MeanAbsoluteError,
@@ -45,7 +49,7 @@ _CLASSES = {c.__name__: c for c in (
     FalseNegatives, Precision, Recall, AUC, F1Score, FBetaScore, MeanSquaredError, MeanAbsoluteError,
     MeanAbsolutePercentageError, MeanSquaredLogarithmicError, RootMeanSquaredError, LogCoshError,
     CosineSimilarity, BinaryCrossentropy, CategoricalCrossentropy, SparseCategoricalCrossentropy,
-    KLDivergence, Poisson, Hinge, SquaredHinge, CategoricalHinge)}
+    KLDivergence, Poisson, Hinge, SquaredHinge, CategoricalHinge) + _EXTRA_CLASSES}
 
 # name -> class; the metric is created with the name as written (history keys follow it).
 _NAMES = {
@@ -70,6 +74,7 @@ _NAMES = {
     "squared_hinge": SquaredHinge, "categorical_hinge": CategoricalHinge, "auc": AUC, "precision": Precision,
     "recall": Recall, "f1_score": F1Score, "fbeta_score": FBetaScore, "true_positives": TruePositives,
     "false_positives": FalsePositives, "true_negatives": TrueNegatives, "false_negatives": FalseNegatives,
+    "r2_score": R2Score, "pearson_correlation": PearsonCorrelation, "concordance_correlation": ConcordanceCorrelation,
 }
 # metric functions without a dedicated class: wrapped in MeanMetricWrapper
 _FUNCTION_METRICS = {"huber": huber, "binary_focal_crossentropy": binary_focal_crossentropy,
