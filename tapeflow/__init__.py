@@ -34,17 +34,7 @@ from .ops.math_ops import (abs, add, add_n, cos, divide, equal, exp, greater, gr
                            subtract, tanh, tensordot, truediv)
 from .ops.reduce_ops import (norm, reduce_all, reduce_any, reduce_logsumexp, reduce_max,  # noqa: F401
                              reduce_mean, reduce_min, reduce_prod, reduce_std, reduce_sum, reduce_variance)
-from .control_flow import (TensorArray, case, cond, foldl, foldr, map_fn, numpy_function,  # noqa: F401
-                           py_function, scan, switch_case, vectorized_map, while_loop)
-from .framework import (AggregationMethod, Assert, DType, Module, UnconnectedGradients, as_dtype,  # noqa: F401
-                        assert_equal, assert_greater, assert_less, assert_rank, control_dependencies, device,
-                        ensure_shape, get_current_name_scope, get_static_value, group, identity_n, init_scope,
-                        inside_function, is_symbolic_tensor, name_scope, no_gradient, no_op, realdiv,
-                        saturate_cast, scalar_mul, shape_n, truncatediv, truncatemod)
 from .ops.einsum_ops import einsum  # noqa: F401
-from .ops.index_ops import (argsort, boolean_mask, dynamic_partition, dynamic_stitch, gather_nd,  # noqa: F401
-                            repeat, reverse_sequence, roll, scatter_nd, sequence_mask, sort, tensor_scatter_nd_add,
-                            tensor_scatter_nd_sub, tensor_scatter_nd_update)
 from .ops.math_ops import floor, round  # noqa: F401,A004
 
 __version__ = "0.1.0"
@@ -56,7 +46,27 @@ _LAZY = {"debug": ".debug", "keras": ".keras", "data": ".data", "image": ".image
          "io": ".io"}
 
 
+# Names imported on first use (their modules cost import time that most programs never need).
+_LAZY_NAMES = {
+    ".control_flow": ("TensorArray", "case", "cond", "foldl", "foldr", "map_fn", "numpy_function", "py_function",
+                      "scan", "switch_case", "vectorized_map", "while_loop"),
+    ".framework": ("AggregationMethod", "Assert", "DType", "Module", "UnconnectedGradients", "as_dtype",
+                   "assert_equal", "assert_greater", "assert_less", "assert_rank", "control_dependencies", "device",
+                   "ensure_shape", "get_current_name_scope", "get_static_value", "group", "identity_n", "init_scope",
+                   "inside_function", "is_symbolic_tensor", "name_scope", "no_gradient", "no_op", "realdiv",
+                   "saturate_cast", "scalar_mul", "shape_n", "truncatediv", "truncatemod"),
+    ".ops.index_ops": ("argsort", "boolean_mask", "dynamic_partition", "dynamic_stitch", "gather_nd", "repeat",
+                       "reverse_sequence", "roll", "scatter_nd", "sequence_mask", "sort", "tensor_scatter_nd_add",
+                       "tensor_scatter_nd_sub", "tensor_scatter_nd_update"),
+}
+_NAME_MODULE = {n: m for m, names in _LAZY_NAMES.items() for n in names}
+
+
 def __getattr__(name):
+    if name in _NAME_MODULE:
+        value = getattr(_importlib.import_module(_NAME_MODULE[name], __name__), name)
+        globals()[name] = value
+        return value
     if name == "TensorSpec":
         from .data._structure import TensorSpec
         return TensorSpec

@@ -59,6 +59,15 @@ def count_nonzero(input, axis=None, keepdims=False, dtype="int64", name=None) ->
     return Tensor._wrap(np.count_nonzero(x, axis=axis, keepdims=keepdims).astype(dtype))
 
 
-from .math_more import *  # noqa: F401,F403,E402
 from .ops.nn_ops import l2_normalize, log_softmax  # noqa: F401,E402
-from .ops.nn_extra import zero_fraction  # noqa: F401,E402
+
+
+def __getattr__(name):
+    """The special functions, safe products and segment reductions of ``math_more.py``, loaded on first use."""
+    from . import math_more
+    if name == "zero_fraction":
+        from .ops.nn_extra import zero_fraction
+        return zero_fraction
+    if name in math_more.__all__:
+        return getattr(math_more, name)
+    raise AttributeError(f"module 'tapeflow.math' has no attribute {name!r}")
