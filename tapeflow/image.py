@@ -444,5 +444,15 @@ __all__ = [n for n in dir() if not n.startswith("_") and n not in ("annotations"
                                                                    "convert_to_tensor", "element_rng")]
 
 
-from .image_extra import *  # noqa: F401,F403,E402 - HSV/YIQ/YUV, SSIM, patches, crops, NMS
-from .io_image import decode_bmp, decode_gif, decode_image, decode_jpeg, decode_png, encode_png  # noqa: F401,E402
+_CODECS = ("decode_bmp", "decode_gif", "decode_image", "decode_jpeg", "decode_png", "encode_png")
+
+
+def __getattr__(name):
+    """``image_extra.py`` (HSV/YIQ/YUV, SSIM, patches, crops, NMS) and the ``io_image.py`` codecs, on first use."""
+    if name in _CODECS:
+        from . import io_image
+        return getattr(io_image, name)
+    from . import image_extra
+    if name in image_extra.__all__:
+        return getattr(image_extra, name)
+    raise AttributeError(f"module 'tapeflow.image' has no attribute {name!r}")

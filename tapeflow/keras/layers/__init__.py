@@ -13,9 +13,47 @@ _BUILTIN_NAMES = [
     "Minimum", "Concatenate", "Dot"]
 
 
+# Layer families imported on first use (by name, or by deserialization): their classes are named here so that
+# ``from tapeflow.keras.layers import Conv3D`` works without making every ``import tapeflow.keras`` load them.
+# tests/keras/test_layer_registry.py checks these lists against each module's ``__all__``.
+_LAZY_LAYERS = {
+    "adaptive_pooling": ("AdaptiveAveragePooling1D", "AdaptiveMaxPooling1D", "AdaptiveAveragePooling2D",
+                         "AdaptiveMaxPooling2D", "AdaptiveAveragePooling3D", "AdaptiveMaxPooling3D"),
+    "conv_lstm": ("ConvLSTM1D", "ConvLSTM2D", "ConvLSTM3D"),
+    "pipeline": ("Pipeline",),
+    "volumetric": ("Conv3D", "Conv3DTranspose", "MaxPooling3D", "AveragePooling3D", "GlobalMaxPooling3D",
+                   "GlobalAveragePooling3D", "ZeroPadding3D", "Cropping3D", "UpSampling3D", "Convolution3D",
+                   "Convolution3DTranspose", "MaxPool3D", "AvgPool3D", "GlobalMaxPool3D", "GlobalAvgPool3D"),
+    "image_augmentation": ("RandomGrayscale", "RandomInvert", "Solarization", "AutoContrast", "RandomPosterization",
+                           "RandomSaturation", "RandomHue", "RandomColorDegeneration", "RandomSharpness",
+                           "RandomColorJitter"),
+    "image_augmentation2": ("MixUp", "CutMix", "Equalization", "RandomGaussianBlur"),
+    "image_augmentation3": ("RandomErasing", "RandomShear", "RandomPerspective", "RandomElasticTransform",
+                            "RandAugment", "AugMix"),
+    "audio": ("STFTSpectrogram", "MelSpectrogram"),
+}
+_LAZY_MODULE_OF = {n: m for m, names in _LAZY_LAYERS.items() for n in names}
+
+
+def _load_lazy(module: str) -> None:
+    import importlib
+    mod = importlib.import_module(f".{module}", __name__)
+    globals().update({n: getattr(mod, n) for n in _LAZY_LAYERS[module]})
+
+
+def __getattr__(name):
+    module = _LAZY_MODULE_OF.get(name)
+    if module is None:
+        raise AttributeError(f"module 'tapeflow.keras.layers' has no attribute {name!r}")
+    _load_lazy(module)
+    return globals()[name]
+
+
 def _layer_classes() -> dict:
     """Known layer classes by name: this package's, the models', and other layer families as they are
     added (any ``Layer`` subclass defined in a ``tapeflow.keras`` module)."""
+    for module in _LAZY_LAYERS:
+        _load_lazy(module)
     from ..models import Functional, Model, Sequential
     from ..models.functional import OpLayer
     table = {n: globals()[n] for n in _BUILTIN_NAMES}
@@ -79,13 +117,9 @@ __all__ += ["RNN", "SimpleRNN", "LSTM", "GRU", "SimpleRNNCell", "LSTMCell", "GRU
 from . import convolutional as _conv, embedding as _emb, normalization as _norm  # noqa: E402
 from . import pooling as _pool, preprocessing as _prep, regularization as _reg, reshaping as _reshape  # noqa: E402
 from . import discretization as _disc, einsum_dense as _einsum, hashing as _hash, lookup as _lookup  # noqa: E402
-from . import adaptive_pooling as _adaptive, text as _text  # noqa: E402
-from . import conv_lstm as _conv_lstm, pipeline as _pipeline, volumetric as _vol  # noqa: E402
-from . import image_augmentation as _img_aug, image_augmentation2 as _img_aug2  # noqa: E402
-from . import audio as _audio, image_augmentation3 as _img_aug3  # noqa: E402
+from . import text as _text  # noqa: E402
 
-for _mod in (_conv, _pool, _norm, _reg, _reshape, _emb, _prep, _lookup, _text, _einsum, _disc, _hash,
-             _adaptive, _conv_lstm, _pipeline, _vol, _img_aug, _img_aug2, _img_aug3, _audio):
+for _mod in (_conv, _pool, _norm, _reg, _reshape, _emb, _prep, _lookup, _text, _einsum, _disc, _hash):
     globals().update({_n: getattr(_mod, _n) for _n in _mod.__all__})
     _BUILTIN_NAMES += list(_mod.__all__)
     __all__ += list(_mod.__all__)
@@ -95,8 +129,8 @@ from .attention import (AdditiveAttention, Attention, GroupedQueryAttention, Gro
                         MultiHeadAttention)
 from .graph import GCNConv, GraphConv  # noqa: F401,E402
 
-_BUILTIN_NAMES += ["GroupedQueryAttention", "GroupQueryAttention", "Wrapper"]
-__all__ += ["GroupedQueryAttention", "GroupQueryAttention", "Wrapper"]
+_BUILTIN_NAMES += ["GroupedQueryAttention", "GroupQueryAttention", "Wrapper"] + list(_LAZY_MODULE_OF)
+__all__ += ["GroupedQueryAttention", "GroupQueryAttention", "Wrapper"] + list(_LAZY_MODULE_OF)
 _BUILTIN_NAMES += ["Bidirectional", "TimeDistributed", "SpectralNormalization", "MultiHeadAttention", "Attention",
                    "AdditiveAttention", "GCNConv"]
 __all__ += ["Bidirectional", "TimeDistributed", "SpectralNormalization", "MultiHeadAttention", "Attention",
