@@ -16,12 +16,11 @@ from __future__ import annotations
 import numpy as np
 
 from ...autodiff.tensor import Tensor
-from ...backend import rng
-from .image_augmentation import (AutoContrast, RandomColorDegeneration, RandomPosterization, RandomSharpness,
+from .image_augmentation import (AutoContrast, _ColorAugment, RandomColorDegeneration, RandomPosterization, RandomSharpness,
                                  Solarization, _is_number, _who, keras_factor, value_range_of)
 from .image_augmentation2 import Equalization, gaussian_blur
 from .preprocessing import (_FILL_MODES, RandomBrightness, RandomContrast, RandomRotation, RandomTranslation,
-                            _ImageLayer, _map_coord, affine_transform)
+                            _map_coord, affine_transform)
 
 __all__ = ["RandomErasing", "RandomShear", "RandomPerspective", "RandomElasticTransform", "RandAugment", "AugMix"]
 
@@ -95,24 +94,9 @@ def projective_sources(t: np.ndarray, h: int, w: int):
     return sx, sy
 
 
-class _Augment3(_ImageLayer):
-    """Shared call: NHWC NumPy in ``_augment(array, generator)`` while training, identity otherwise."""
-
-    def __init__(self, seed=None, data_format=None, **kwargs):
-        super().__init__(data_format=data_format, **kwargs)
-        self.seed = seed
-
-    def call(self, inputs, training=True):
-        return super().call(inputs, training)
-
-    def _out_size(self, shape):
-        return None
-
-    def _images(self, x, training):
-        if not training:
-            return x
-        v = x._value
-        return Tensor._wrap(np.asarray(self._augment(v, rng.generator(self.seed)), dtype=v.dtype))
+class _Augment3(_ColorAugment):
+    """Shared call (``_ColorAugment``'s): NHWC NumPy in ``_augment(array, generator)`` while training, identity
+    otherwise."""
 
     def _apply_mask(self, g, n):
         """Keras's per-image coin: apply where U(0, 1) < a probability drawn from ``factor``."""
