@@ -6,7 +6,6 @@ import os
 import numpy as np
 import pytest
 
-import tapeflow as tf
 from tapeflow import keras
 from tests.keras._layer_grad import check_layer_gradients
 
