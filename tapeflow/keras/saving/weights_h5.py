@@ -39,9 +39,11 @@ _INTERLEAVED_SLOTS = {
     "Nadam": ("_momentums", "_velocities"), "Adadelta": ("_accumulated_grads", "_accumulated_delta_vars")}
 
 
-def _snake(name: str) -> str:
-    s = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", name)
-    return re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", s).lower()
+def _snake(name: str, legacy: bool = False) -> str:
+    """Keras 3's ``to_snake_case`` (``Conv2D`` -> ``conv2d``). ``legacy``: the rule tapeflow wrote before session 5
+    (``conv2_d``), still read so that those files load."""
+    s = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", re.sub(r"\W+", "", name))
+    return re.sub(r"([a-z0-9])([A-Z])" if legacy else r"([a-z])([A-Z])", r"\1_\2", s).lower()
 
 
 def _name_key(name: str) -> str:
@@ -83,8 +85,9 @@ def _children(obj):
     return out + items
 
 
-def walk_saveables(model):
-    """Yield ``(path, obj)`` for every layer/optimizer in Keras 3's order, each object once."""
+def walk_saveables(model, legacy: bool = False):
+    """Yield ``(path, obj)`` for every layer/optimizer in Keras 3's order, each object once (``legacy``: container
+    keys as tapeflow named them before session 5)."""
     seen = set()
 
     def visit(obj, path):
@@ -107,7 +110,7 @@ def walk_saveables(model):
         values = list(items.values()) if isinstance(items, dict) else list(items)
         for v in values:
             if _is_saveable(v):
-                name = _unique(_snake(type(v).__name__), used)
+                name = _unique(_snake(type(v).__name__, legacy), used)
                 yield from visit(v, f"{path}/{name}")
             elif isinstance(v, (list, tuple, dict)):
                 yield from container(v, f"{path}/{_unique('container', used)}", seen_containers)
@@ -189,7 +192,12 @@ def load_weights_group(root, model, path, skip_mismatch: bool = False, strict_op
                          f"before loading {path}")
     plan = []
     opt_plan = None
-    for p, obj in walk_saveables(model):
+    saveables = list(walk_saveables(model))
+    if any(own_variables(o) and (f"{p}/vars" if p else "vars") not in root for p, o in saveables):
+        legacy = list(walk_saveables(model, legacy=True))         # a file tapeflow wrote before session 5
+        if all(not own_variables(o) or (f"{p}/vars" if p else "vars") in root for p, o in legacy):
+            saveables = legacy
+    for p, obj in saveables:
         gname = f"{p}/vars" if p else "vars"
         if _is_optimizer(obj):
             if gname in root:
