@@ -27,13 +27,19 @@ from .lars import LARS
 from .lbfgs import LBFGS
 from .radam import RAdam
 from .kfac import KFAC
+from .adafactor import Adafactor
+from .muon import Muon
+from .loss_scale import LossScaleOptimizer
+from .schedule_free import ScheduleFreeAdamW
 
 __all__ = ["Optimizer", "SGD", "Adam", "AdamW", "Nadam", "RMSprop", "Adagrad", "Adadelta", "Adamax", "Lion",
-           "Lamb", "Ftrl", "RAdam", "AdaBelief", "LARS", "LBFGS", "KFAC", "schedules", "get", "serialize",
+           "Lamb", "Ftrl", "RAdam", "AdaBelief", "LARS", "LBFGS", "KFAC", "Adafactor", "Muon",
+           "LossScaleOptimizer", "ScheduleFreeAdamW", "schedules", "get", "serialize",
            "deserialize"]
 
 ALL_OBJECTS = (Optimizer, SGD, Adam, AdamW, Nadam, RMSprop, Adagrad, Adadelta, Adamax, Lion, Lamb, Ftrl,
-               RAdam, AdaBelief, LARS, LBFGS)  # KFAC wraps a model: built directly, not by name
+               RAdam, AdaBelief, LARS, LBFGS, Adafactor, Muon, LossScaleOptimizer,
+               ScheduleFreeAdamW)  # KFAC wraps a model: built directly, not by name
 ALL_OBJECTS_DICT = {cls.__name__.lower(): cls for cls in ALL_OBJECTS}
 
 
