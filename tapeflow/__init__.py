@@ -43,7 +43,7 @@ newaxis = None
 _LAZY = {"debug": ".debug", "keras": ".keras", "data": ".data", "image": ".image", "distribute": ".distribute",
          "linalg": ".linalg", "tune": ".tune", "onnx": ".onnx", "strings": ".strings", "summary": ".summary",
          "nest": ".nest", "debugging": ".debugging", "errors": ".errors", "signal": ".signal", "train": ".train",
-         "io": ".io"}
+         "io": ".io", "sparse": ".sparse"}
 
 
 # Names imported on first use (their modules cost import time that most programs never need).
@@ -70,6 +70,9 @@ def __getattr__(name):
     if name == "TensorSpec":
         from .data._structure import TensorSpec
         return TensorSpec
+    if name == "SparseTensor":
+        from .sparse import SparseTensor
+        return SparseTensor
     if name == "fingerprint":
         from .strings import fingerprint
         return fingerprint

@@ -15,6 +15,7 @@ import types as _types
 from ._structure import TensorSpec
 from .dataset import AUTOTUNE, INFINITE_CARDINALITY, UNKNOWN_CARDINALITY, Dataset, DatasetIterator
 from .pipeline import Options
+from .text_line import FixedLengthRecordDataset, TextLineDataset
 from .tfrecord import TFRecordDataset
 
 Iterator = DatasetIterator
@@ -40,4 +41,5 @@ experimental = _types.SimpleNamespace(
     cardinality=_cardinality, assert_cardinality=_assert_cardinality)
 
 __all__ = ["AUTOTUNE", "INFINITE_CARDINALITY", "UNKNOWN_CARDINALITY", "Dataset", "Iterator", "Options",
-           "TensorSpec", "TFRecordDataset", "experimental"]
+           "TensorSpec", "TFRecordDataset", "TextLineDataset", "FixedLengthRecordDataset",
+           "experimental"]

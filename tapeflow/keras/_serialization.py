@@ -38,10 +38,41 @@ def get_registered_name(obj) -> str:
 
 
 def get_registered_object(name: str, custom_objects=None, module_objects=None):
-    for table in (custom_objects, _GLOBAL_CUSTOM_OBJECTS, module_objects):
+    """The object registered as ``name``: the active ``custom_object_scope`` first, then ``custom_objects``,
+    the global registry and ``module_objects``; None when no table has it."""
+    for table in (_SCOPE[0], custom_objects, _GLOBAL_CUSTOM_OBJECTS, module_objects):
         if table and name in table:
             return table[name]
     return None
+
+
+class CustomObjectScope:
+    """``with custom_object_scope({"name": obj}):`` makes ``obj`` findable by name while deserializing (an inner
+    scope replaces the outer one until it exits, as in Keras).
+
+    >>> def my_fn(x):
+    ...     return x
+    >>> with custom_object_scope({"my_fn": my_fn}):
+    ...     get_registered_object("my_fn") is my_fn
+    True
+    >>> get_registered_object("my_fn") is None
+    True
+    """
+
+    def __init__(self, custom_objects=None):
+        self.custom_objects = dict(custom_objects or {})
+        self.backup = None
+
+    def __enter__(self):
+        self.backup, _SCOPE[0] = _SCOPE[0], dict(self.custom_objects)
+        return self
+
+    def __exit__(self, *exc):
+        _SCOPE[0] = self.backup
+
+
+custom_object_scope = CustomObjectScope
+_SCOPE: list[dict] = [{}]
 
 
 def get_custom_objects() -> dict:

@@ -25,13 +25,41 @@ def set_random_seed(seed: int) -> None:
     _set_seed(seed)
 
 
+def get_source_inputs(tensor) -> list:
+    """The ``keras.Input`` tensors that ``tensor`` is computed from (Keras's ``get_source_inputs``).
+
+    >>> from tapeflow import keras
+    >>> x = keras.Input((3,))
+    >>> keras.utils.get_source_inputs(keras.layers.Dense(2)(x))[0] is x
+    True
+    """
+    history = getattr(tensor, "_keras_history", None)
+    if history is None:
+        return tensor if not hasattr(tensor, "_keras_history") else [tensor]
+    node = history.operation._inbound_nodes[history.node_index]
+    if node.is_input:
+        return list(node.output_tensors)
+    out = []
+    for t in node.input_tensors:
+        for x in get_source_inputs(t):
+            if all(x is not y for y in out):
+                out.append(x)
+    return out
+
+
 def __getattr__(name):
     if name == "Progbar":
         from ..callbacks.progbar import Progbar
         return Progbar
-    if name in ("get_custom_objects", "register_keras_serializable", "custom_object_scope",
-                "serialize_keras_object", "deserialize_keras_object"):
+    if name in ("get_custom_objects", "register_keras_serializable", "serialize_keras_object",
+                "deserialize_keras_object"):
         from .. import saving
         if hasattr(saving, name):
             return getattr(saving, name)
+    if name in ("custom_object_scope", "CustomObjectScope", "get_registered_name", "get_registered_object"):
+        from .. import _serialization
+        return getattr(_serialization, name)
+    if name in ("is_keras_tensor", "standardize_dtype", "clear_session"):
+        from .. import backend
+        return getattr(backend, name)
     raise AttributeError(f"module 'tapeflow.keras.utils' has no attribute {name!r}")
