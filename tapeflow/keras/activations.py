@@ -260,11 +260,10 @@ def deserialize(config, custom_objects=None):
     if isinstance(config, dict):
         from . import layers
         return layers.deserialize(config, custom_objects=custom_objects)
-    if custom_objects and config in custom_objects:
-        return custom_objects[config]
-    from ._serialization import _GLOBAL_CUSTOM_OBJECTS
-    if config in _GLOBAL_CUSTOM_OBJECTS:
-        return _GLOBAL_CUSTOM_OBJECTS[config]
+    from ._serialization import get_registered_object    # custom_object_scope, custom_objects, the registry
+    registered = get_registered_object(config, custom_objects)
+    if registered is not None:
+        return registered
     fn = _NAMES.get(config)
     if fn is None:
         close = difflib.get_close_matches(str(config), list(_NAMES), n=3)

@@ -110,3 +110,15 @@ def test_clear_session_resets_names():
     assert keras.layers.Dense(1).name == "dense_1"
     keras.utils.clear_session()
     assert keras.layers.Dense(1).name == "dense"
+
+
+def test_activations_see_custom_object_scope():
+    from tapeflow import keras
+
+    def my_act(x):
+        return x * 2.0
+    with keras.utils.custom_object_scope({"my_act": my_act}):
+        assert keras.activations.get("my_act") is my_act
+    import pytest
+    with pytest.raises(ValueError, match="Unknown activation function"):
+        keras.activations.get("my_act")
