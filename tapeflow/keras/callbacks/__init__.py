@@ -12,4 +12,5 @@ __all__ = ["Callback", "CallbackList", "History", "ProgbarLogger", "ModelCheckpo
            "LearningRateScheduler", "ReduceLROnPlateau", "CSVLogger", "TerminateOnNaN", "LambdaCallback",
            "RemoteMonitor", "BackupAndRestore", "TensorBoard"]
 from .diagnostics import ActivationStats, GradientNorms  # noqa: F401,E402
-__all__ += ["GradientNorms", "ActivationStats"]
+from .ema import SwapEMAWeights  # noqa: F401,E402
+__all__ += ["GradientNorms", "ActivationStats", "SwapEMAWeights"]
