@@ -6,6 +6,7 @@ import time
 
 import numpy as np
 
+from ..utils import config_utils
 from .base import Callback
 
 
@@ -40,10 +41,11 @@ class Progbar:
     def update(self, current, values=None, finalize=None):
         if self.verbose == 0:
             return
+        to_log = not config_utils.is_interactive_logging_enabled() and self.stream is sys.stdout
         if finalize is None:
             finalize = self.target is not None and current >= self.target
         now = time.perf_counter()
-        if not finalize and (not self.interactive or now - self._last < self.interval):
+        if not finalize and (to_log or not self.interactive or now - self._last < self.interval):
             return
         self._last = now
         elapsed = now - self.start
@@ -67,6 +69,10 @@ class Progbar:
                 line += f" - {k}: {_fmt_value(v)}"
             except (TypeError, ValueError):
                 continue
+        if to_log:
+            if finalize:
+                config_utils.print_msg(line)
+            return
         if self.verbose == 1 and self.interactive:
             pad = max(0, self._len - len(line))
             self.stream.write("\r" + line + " " * pad)
@@ -105,7 +111,7 @@ class ProgbarLogger(Callback):
 
     def on_epoch_begin(self, epoch, logs=None):
         if self.verbose:
-            print(f"Epoch {epoch + 1}/{self.epochs}", flush=True)
+            config_utils.print_msg(f"Epoch {epoch + 1}/{self.epochs}")
         self._new_bar()
 
     def on_train_batch_end(self, batch, logs=None):

@@ -20,9 +20,9 @@ from __future__ import annotations
 
 import os
 
-from .._serialization import (deserialize_keras_object, get_custom_objects,  # noqa: F401
-                              get_registered_name, get_registered_object, register_keras_serializable,
-                              serialize_keras_object)
+from .._serialization import (CustomObjectScope, custom_object_scope,  # noqa: F401
+                              deserialize_keras_object, get_custom_objects, get_registered_name,
+                              get_registered_object, register_keras_serializable, serialize_keras_object)
 from .safety import HDF5_SIGNATURE, ZIP_SIGNATURE, ModelFileError, read_head
 
 

@@ -59,6 +59,10 @@ def __getattr__(name):
     if name in ("custom_object_scope", "CustomObjectScope", "get_registered_name", "get_registered_object"):
         from .. import _serialization
         return getattr(_serialization, name)
+    if name in ("Config", "enable_interactive_logging", "disable_interactive_logging",
+                "is_interactive_logging_enabled"):
+        from . import config_utils
+        return getattr(config_utils, name)
     if name in ("is_keras_tensor", "standardize_dtype", "clear_session"):
         from .. import backend
         return getattr(backend, name)
