@@ -16,7 +16,8 @@ from __future__ import annotations
 
 import builtins as _builtins
 
-from . import core, image, linalg, math_signal, nn, nn_more, numpy, numpy_more, numpy_more2  # noqa: F401
+from . import _namespaces, autodiff_complex, core, image, linalg, math_signal, nn, nn_more, numpy  # noqa: F401
+from . import numpy_more, numpy_more2  # noqa: F401
 from .core import *  # noqa: F401,F403
 from .nn import *  # noqa: F401,F403
 from .numpy import *  # noqa: F401,F403
@@ -25,12 +26,13 @@ from .math_signal import *  # noqa: F401,F403
 from .nn_more import *  # noqa: F401,F403
 from .numpy_more import *  # noqa: F401,F403
 from .numpy_more2 import *  # noqa: F401,F403
+from .autodiff_complex import *  # noqa: F401,F403
 from .numpy import abs, all, any, max, min, round, sum  # noqa: F401,A004
 from .core import map, slice  # noqa: F401,A004
 
 math = math_signal  # keras.ops.math: fft/stft..., and core's logsumexp, erf, top_k, segment_sum, in_top_k, rsqrt
 
-_PRIVATE = {"annotations", "np", "B", "A", "M", "N", "R", "Tensor", "Variable"}
+_PRIVATE = {"annotations", "np", "B", "A", "M", "N", "R", "Tensor", "Variable", "autodiff_complex"}
 __all__ = sorted(n for n in dir() if not n.startswith("_") and n not in _PRIVATE)
 
 
@@ -70,3 +72,16 @@ def _wrap_all():
 
 
 _wrap_all()
+
+
+def _complete_namespaces():
+    """Give ``keras.ops.numpy`` / ``.nn`` / ``.linalg`` / ``.image`` every name Keras lists there (the functions
+    live in whichever module implements them)."""
+    for mod, names in ((numpy, _namespaces.NUMPY), (nn, _namespaces.NN), (linalg, _namespaces.LINALG),
+                       (image, _namespaces.IMAGE)):
+        for name in names:
+            if not hasattr(mod, name) and name in globals():
+                setattr(mod, name, globals()[name])
+
+
+_complete_namespaces()
