@@ -280,12 +280,44 @@ class Identity(Initializer):
         return {"gain": self.gain}
 
 
+class STFT(Initializer):
+    """Kernels of a short-time Fourier transform as a convolution (``STFTSpectrogram``'s): shape
+    ``(frame_length, 1, bins)``, the cos (``side="real"``) or sin (``"imag"``) DFT rows times ``window`` (a name,
+    an array or None), divided by its L2 (``scaling="density"``) or L1 (``"spectrum"``) norm.
+
+    >>> k = STFT("real", "hann")(shape=(8, 1, 5))
+    >>> k.shape.as_list()
+    [8, 1, 5]
+    """
+
+    def __init__(self, side="real", window="hann", scaling="density", periodic=False):
+        if side not in ("real", "imag"):
+            raise ValueError(f"STFT initializer: side must be 'real' or 'imag', got {side!r}")
+        if scaling not in (None, "density", "spectrum"):
+            raise ValueError(f"STFT initializer: scaling must be 'density', 'spectrum' or None, got {scaling!r}")
+        self.side, self.window, self.scaling, self.periodic = side, window, scaling, periodic
+
+    def __call__(self, shape, dtype=None):
+        from .layers.audio import stft_kernel
+        shape = tuple(shape)
+        return Tensor._wrap(stft_kernel(self.side, self.window, self.scaling, self.periodic, shape[0], shape[-1],
+                                        np.dtype(B.as_dtype(dtype or B.floatx()))))
+
+    def get_config(self) -> dict:
+        window = self.window
+        if window is not None and not isinstance(window, str):
+            window = np.asarray(getattr(window, "_value", window)).tolist()
+        return {"side": self.side, "window": window, "scaling": self.scaling, "periodic": self.periodic}
+
+
 IdentityInitializer = Identity
 OrthogonalInitializer = Orthogonal
+STFTInitializer = stft = STFT
 
 _CLASSES = {c.__name__: c for c in (
     Zeros, Ones, Constant, RandomNormal, RandomUniform, TruncatedNormal, VarianceScaling, GlorotUniform,
-    GlorotNormal, HeUniform, HeNormal, LecunUniform, LecunNormal, Orthogonal, Identity)}
+    GlorotNormal, HeUniform, HeNormal, LecunUniform, LecunNormal, Orthogonal, Identity, STFT)}
+_CLASSES["STFTInitializer"] = STFT
 _CLASSES["IdentityInitializer"] = Identity
 _CLASSES["OrthogonalInitializer"] = Orthogonal
 _NAMES = {"zeros": Zeros, "ones": Ones, "constant": Constant, "random_normal": RandomNormal,
@@ -293,7 +325,7 @@ _NAMES = {"zeros": Zeros, "ones": Ones, "constant": Constant, "random_normal": R
           "variance_scaling": VarianceScaling, "glorot_uniform": GlorotUniform, "glorot_normal": GlorotNormal,
           "he_uniform": HeUniform, "he_normal": HeNormal, "lecun_uniform": LecunUniform,
           "lecun_normal": LecunNormal, "orthogonal": Orthogonal, "identity": Identity,
-          "uniform": RandomUniform, "normal": RandomNormal, "zero": Zeros, "one": Ones}
+          "uniform": RandomUniform, "normal": RandomNormal, "zero": Zeros, "one": Ones, "stft": STFT}
 _MODULE_OBJECTS = {**_CLASSES, **_NAMES}
 
 # Keras 3 also exports the snake_case names as the classes themselves.

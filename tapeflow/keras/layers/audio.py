@@ -21,6 +21,7 @@ from ...ops import array_ops as A
 from ...ops import conv_ops as C
 from ...ops import math_ops as M
 from .. import backend as K
+from .. import initializers
 from .base import Layer
 from .input_spec import InputSpec
 
@@ -72,17 +73,6 @@ def stft_kernel(side: str, window, scaling, periodic: bool, frame_length: int, b
             scale = np.sum(np.abs(win))
         kernel = kernel * win.reshape(frame_length, 1, 1) / scale
     return kernel.astype(dtype)
-
-
-class _STFTInit:
-    """Initializer callable for one side of the STFT kernels."""
-
-    def __init__(self, side, window, scaling, periodic):
-        self.side, self.window, self.scaling, self.periodic = side, window, scaling, periodic
-
-    def __call__(self, shape, dtype=None):
-        return stft_kernel(self.side, self.window, self.scaling, self.periodic, shape[0], shape[-1],
-                           np.dtype(dtype or "float32"))
 
 
 class STFTSpectrogram(Layer):
@@ -141,11 +131,11 @@ class STFTSpectrogram(Layer):
         if self.mode != "imag":
             self.real_kernel = self.add_weight(
                 shape=shape, name="real_kernel",
-                initializer=_STFTInit("real", self.window, self.scaling, self.periodic))
+                initializer=initializers.STFT("real", self.window, self.scaling, self.periodic))
         if self.mode != "real":
             self.imag_kernel = self.add_weight(
                 shape=shape, name="imag_kernel",
-                initializer=_STFTInit("imag", self.window, self.scaling, self.periodic))
+                initializer=initializers.STFT("imag", self.window, self.scaling, self.periodic))
         self.built = True
 
     def _conv(self, x, kernel, batch, channels):
