@@ -612,8 +612,11 @@ _EXAMPLE_NAMES = ("BytesList", "FloatList", "Int64List", "Feature", "Features", 
                   "FeatureLists")
 
 
-def __getattr__(name):  # tf.train.Example and its parts live in train_example.py, loaded on first use
+def __getattr__(name):  # tf.train.Example's parts (train_example.py) and the EMA (train_ema.py), loaded on first use
     if name in _EXAMPLE_NAMES:
         from . import train_example
         return getattr(train_example, name)
+    if name == "ExponentialMovingAverage":
+        from .train_ema import ExponentialMovingAverage
+        return ExponentialMovingAverage
     raise AttributeError(f"module 'tapeflow.train' has no attribute {name!r}")
