@@ -2,7 +2,9 @@
 
 ``resize`` (bilinear, nearest; antialias=False), ``crop_images``, ``pad_images`` and ``extract_patches`` are
 differentiable compositions; ``rgb_to_grayscale`` is linear and differentiable; ``rgb_to_hsv`` and
-``hsv_to_rgb`` return NumPy results (no gradient).
+``hsv_to_rgb`` return NumPy results (no gradient). The warps (``affine_transform``, ``perspective_transform``,
+``map_coordinates``, ``elastic_transform``, ``scale_and_translate``), filters (``gaussian_blur``, ``sobel_edges``),
+``ssim`` and ``extract_patches_3d`` live in ``image_more`` and are re-exported here.
 
 >>> from tapeflow import keras
 >>> img = keras.ops.reshape(keras.ops.arange(4.0), (2, 2, 1))
@@ -19,8 +21,9 @@ from ...ops import conv_ops as C
 from ...ops import math_ops as M
 from .numpy import _float, _t
 
-__all__ = ["crop_images", "extract_patches", "hsv_to_rgb", "pad_images", "resize", "rgb_to_grayscale",
-           "rgb_to_hsv"]
+__all__ = ["affine_transform", "crop_images", "elastic_transform", "extract_patches", "extract_patches_3d",
+           "gaussian_blur", "hsv_to_rgb", "map_coordinates", "pad_images", "perspective_transform", "resize",
+           "rgb_to_grayscale", "rgb_to_hsv", "scale_and_translate", "sobel_edges", "ssim"]
 
 
 def _cf(data_format):
@@ -38,14 +41,38 @@ def _hw_axes(x: Tensor, cf: bool):
     return (nd - 2, nd - 1) if cf else (nd - 3, nd - 2)
 
 
-def _linear_weights(n_in: int, n_out: int) -> np.ndarray:
-    """(n_in, n_out) triangle-kernel weights of Keras/JAX ``scale_and_translate`` (half-pixel centres)."""
-    inv = n_in / n_out
-    f = (np.arange(n_out) + 0.5) * inv - 0.5
-    w = np.maximum(0.0, 1.0 - np.abs(f[None, :] - np.arange(n_in)[:, None]))
+def _keys_cubic(x: np.ndarray) -> np.ndarray:
+    out = ((1.5 * x - 2.5) * x) * x + 1.0
+    out = np.where(x >= 1.0, ((-0.5 * x + 2.5) * x - 4.0) * x + 2.0, out)
+    return np.where(x >= 2.0, 0.0, out)
+
+
+def _lanczos(radius: float, x: np.ndarray) -> np.ndarray:
+    y = radius * np.sin(np.pi * x) * np.sin(np.pi * x / radius)
+    out = np.where(x > 1e-3, y / np.where(x != 0, np.pi ** 2 * x ** 2, 1.0), 1.0)
+    return np.where(x > radius, 0.0, out)
+
+
+_KERNELS = {"linear": lambda x: np.maximum(0.0, 1.0 - x), "cubic": _keys_cubic,
+            "lanczos3": lambda x: _lanczos(3.0, x), "lanczos5": lambda x: _lanczos(5.0, x)}
+
+
+def _scale_weights(n_in: int, n_out: int, scale: float, translation: float, kernel: str = "linear",
+                   antialias: bool = False) -> np.ndarray:
+    """(n_in, n_out) resampling weights of Keras/JAX ``scale_and_translate`` (half-pixel centres): output j reads
+    input position (j + 0.5 - translation) / scale - 0.5; normalized per output, zero where that falls outside."""
+    inv = 1.0 / scale
+    f = (np.arange(n_out) + 0.5) * inv - translation * inv - 0.5
+    widen = max(inv, 1.0) if antialias else 1.0
+    w = _KERNELS[kernel](np.abs(f[None, :] - np.arange(n_in)[:, None]) / widen)
     s = w.sum(axis=0, keepdims=True)
     w = np.where(np.abs(s) > 1000.0 * np.finfo(np.float32).eps, w / np.where(s != 0, s, 1), 0.0)
     return np.where(((f >= -0.5) & (f <= n_in - 0.5))[None, :], w, 0.0)
+
+
+def _linear_weights(n_in: int, n_out: int) -> np.ndarray:
+    """(n_in, n_out) triangle-kernel weights of ``resize`` (``scale_and_translate`` with no antialias)."""
+    return _scale_weights(n_in, n_out, n_out / n_in, 0.0)
 
 
 def _apply_axis(x: Tensor, axis: int, w: np.ndarray) -> Tensor:
@@ -143,13 +170,17 @@ def pad_images(images, top_padding=None, left_padding=None, bottom_padding=None,
 
 def extract_patches(images, size, strides=None, dilation_rate=1, padding="valid", data_format=None):
     """Patches of ``size`` as channels (patch row, column, channel order, as ``tf.image.extract_patches``):
-    (B, H, W, C) -> (B, out_h, out_w, kh*kw*C); strides default to ``size``. Differentiable."""
+    (B, H, W, C) -> (B, out_h, out_w, kh*kw*C); strides default to ``size``. A 3-D ``size`` extracts volume
+    patches (``extract_patches_3d``). Differentiable."""
+    if not isinstance(size, int) and len(size) == 3:
+        return extract_patches_3d(images, size, strides, dilation_rate, padding, data_format)
     x = _float(images)
     _rank34(x, "extract_patches")
     if isinstance(size, int):
         size = (size, size)
     if len(size) != 2:
-        raise NotImplementedError("extract_patches: only 2-D patches are supported (see extract_patches_3d)")
+        raise ValueError(f"extract_patches: `size` must be an int, (height, width) or (depth, height, width), got "
+                         f"size={size!r}")
     strides = size if strides is None else strides
     cf = _cf(data_format)
     single = x._value.ndim == 3
@@ -217,3 +248,7 @@ def hsv_to_rgb(images, data_format=None):
     db = np.clip(2.0 - np.abs(dh - 4.0), 0.0, 1.0)
     rgb = [v * (1.0 - s + s * d) for d in (dr, dg, db)]
     return Tensor._wrap(np.stack(rgb, axis=axis).astype(x._value.dtype))
+
+
+from .image_more import (affine_transform, elastic_transform, extract_patches_3d, gaussian_blur,  # noqa: E402
+                         map_coordinates, perspective_transform, scale_and_translate, sobel_edges, ssim)
