@@ -56,6 +56,7 @@ def _layer_classes() -> dict:
         _load_lazy(module)
     from ..models import Functional, Model, Sequential
     from ..models.functional import OpLayer
+    from ..utils import feature_space  # noqa: F401  (FeatureSpace and its TFDIdentity, saved as layers)
     table = {n: globals()[n] for n in _BUILTIN_NAMES}
     table.update({"Model": Model, "Functional": Functional, "Sequential": Sequential, "OpLayer": OpLayer})
     stack = list(Layer.__subclasses__())

@@ -27,6 +27,7 @@ from ...autodiff.tensor import Tensor
 from ...backend.hashing import fingerprint64
 from ._adapt import adapt_batches
 from .base import Layer
+from .tracking import CTX
 
 __all__ = ["StringLookup", "IntegerLookup", "CategoryEncoding"]
 
@@ -152,6 +153,8 @@ class _IndexLookup(Layer):
     # -- lookup -----------------------------------------------------------------------------
     def _oov_index(self, token) -> int:
         if self.num_oov_indices == 0:
+            if CTX.shape_inference:  # the functional API's dummy zeros stand for any (known) token
+                return self._start
             raise ValueError(f"{self._who()}: {token!r} is not in the vocabulary and num_oov_indices=0")
         return self._start - self.num_oov_indices + self._oov_slot(token)
 
@@ -276,7 +279,10 @@ class IntegerLookup(_IndexLookup):
                  sparse=False, vocabulary=None, vocabulary_dtype="int64", idf_weights=None, invert=False,
                  pad_to_max_tokens=False, **kwargs):
         kwargs.pop("vocabulary_size", None)
-        kwargs.pop("oov_method", None)
+        kwargs.pop("salt", None)    # Keras's configs carry it; it only feeds oov_method="farmhash"
+        if kwargs.pop("oov_method", "floormod") not in (None, "floormod"):
+            raise ValueError("IntegerLookup: only oov_method='floormod' (an out-of-vocabulary value goes to slot "
+                             "value mod num_oov_indices, Keras's default) is implemented")
         self.vocabulary_dtype = vocabulary_dtype
         super().__init__(max_tokens, num_oov_indices, None if mask_token is None else int(mask_token),
                          int(oov_token), vocabulary, idf_weights, invert, output_mode, pad_to_max_tokens, sparse,

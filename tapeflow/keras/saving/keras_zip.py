@@ -118,7 +118,7 @@ def build_model(config, path, custom_objects=None, safe_mode: bool = True):
         raise
     except (ValueError, TypeError, KeyError) as e:
         raise ModelFileError(path, f"its model config cannot be rebuilt: {e}") from e
-    if not getattr(model, "_is_layer", False) or not hasattr(model, "fit"):
+    if not getattr(model, "_is_layer", False):
         raise ModelFileError(path, f"its config describes a {type(model).__name__}, not a model")
     _build_subclassed(model, config.get("build_config"), path)
     return model

@@ -63,6 +63,9 @@ def __getattr__(name):
                 "is_interactive_logging_enabled"):
         from . import config_utils
         return getattr(config_utils, name)
+    if name == "FeatureSpace":
+        from .feature_space import FeatureSpace
+        return FeatureSpace
     if name in ("is_keras_tensor", "standardize_dtype", "clear_session"):
         from .. import backend
         return getattr(backend, name)
