@@ -31,15 +31,16 @@ from .adafactor import Adafactor
 from .muon import Muon
 from .loss_scale import LossScaleOptimizer
 from .schedule_free import ScheduleFreeAdamW
+from .multi_optimizer import MultiOptimizer, OptimizerMap
 
 __all__ = ["Optimizer", "SGD", "Adam", "AdamW", "Nadam", "RMSprop", "Adagrad", "Adadelta", "Adamax", "Lion",
            "Lamb", "Ftrl", "RAdam", "AdaBelief", "LARS", "LBFGS", "KFAC", "Adafactor", "Muon",
-           "LossScaleOptimizer", "ScheduleFreeAdamW", "schedules", "get", "serialize",
-           "deserialize"]
+           "LossScaleOptimizer", "ScheduleFreeAdamW", "MultiOptimizer", "OptimizerMap", "schedules", "get",
+           "serialize", "deserialize"]
 
 ALL_OBJECTS = (Optimizer, SGD, Adam, AdamW, Nadam, RMSprop, Adagrad, Adadelta, Adamax, Lion, Lamb, Ftrl,
                RAdam, AdaBelief, LARS, LBFGS, Adafactor, Muon, LossScaleOptimizer,
-               ScheduleFreeAdamW)  # KFAC wraps a model: built directly, not by name
+               ScheduleFreeAdamW, MultiOptimizer, OptimizerMap)  # KFAC wraps a model: built directly, not by name
 ALL_OBJECTS_DICT = {cls.__name__.lower(): cls for cls in ALL_OBJECTS}
 
 

@@ -65,8 +65,9 @@ def _is_saveable(obj) -> bool:
 
 def _children(obj):
     """(attribute name, value) pairs Keras 3 would walk from ``obj``, in its order."""
-    if _is_optimizer(obj):
-        return []
+    if _is_optimizer(obj):  # a MultiOptimizer's sub-optimizers: ``optimizer/optimizers/<class>``
+        children = getattr(obj, "_saveable_children", None)
+        return children() if children is not None else []
     out = []
     is_graph = obj.__dict__.get("_self_graph") is not None or type(obj).__name__ == "Sequential" or \
         "_seq_layers" in obj.__dict__
@@ -200,7 +201,7 @@ def load_weights_group(root, model, path, skip_mismatch: bool = False, strict_op
     for p, obj in saveables:
         gname = f"{p}/vars" if p else "vars"
         if _is_optimizer(obj):
-            if gname in root:
+            if gname in root and opt_plan is None:  # the model's optimizer (its state includes any sub-optimizers')
                 opt_plan = (obj, root[gname], gname)
             continue
         variables = own_variables(obj)
