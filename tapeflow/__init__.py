@@ -58,6 +58,16 @@ _LAZY_NAMES = {
     ".ops.index_ops": ("argsort", "boolean_mask", "dynamic_partition", "dynamic_stitch", "gather_nd", "repeat",
                        "reverse_sequence", "roll", "scatter_nd", "sequence_mask", "sort", "tensor_scatter_nd_add",
                        "tensor_scatter_nd_sub", "tensor_scatter_nd_update"),
+    ".tf_extra": ("VariableAggregation", "VariableSynchronization", "acos", "acosh", "asin", "asinh", "atan", "atan2",
+                  "atanh", "batch_to_space", "bfloat16", "bitcast", "broadcast_dynamic_shape", "broadcast_static_shape",
+                  "complex", "complex128", "complex64", "constant_initializer", "cosh", "double", "edit_distance",
+                  "eig", "eigvals", "get_logger", "grad_pass_through", "half", "hessians", "histogram_fixed_width",
+                  "histogram_fixed_width_bins", "matrix_square_root", "meshgrid", "ones_initializer",
+                  "parallel_stack", "random_normal_initializer", "random_uniform_initializer",
+                  "required_space_to_batch_paddings", "searchsorted", "sinh", "slice", "space_to_batch",
+                  "space_to_batch_nd", "strided_slice", "tan", "tensor_scatter_nd_max", "tensor_scatter_nd_min",
+                  "timestamp", "tuple", "uint16", "uint32", "uint64", "unique", "unique_with_counts", "unravel_index",
+                  "zeros_initializer"),
 }
 _NAME_MODULE = {n: m for m, names in _LAZY_NAMES.items() for n in names}
 

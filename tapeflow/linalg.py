@@ -85,11 +85,15 @@ def eigvalsh(tensor, name=None) -> Tensor:
 
 
 def eig(tensor, name=None) -> tuple:
-    return _K.eig(tensor)
+    """(eigenvalues, eigenvectors), complex as TensorFlow's (``tf.eig``, in ``tf_extra.py``)."""
+    from .tf_extra import eig as _eig
+    return _eig(tensor)
 
 
 def eigvals(tensor, name=None) -> Tensor:
-    return _K.eig(tensor)[0]
+    """The eigenvalues, complex as TensorFlow's (``tf.eigvals``, in ``tf_extra.py``)."""
+    from .tf_extra import eigvals as _eigvals
+    return _eigvals(tensor)
 
 
 def svd(tensor, full_matrices=False, compute_uv=True, name=None):
@@ -199,7 +203,13 @@ def expm(input, name=None) -> Tensor:  # noqa: A002
     return total
 
 
+def sqrtm(input, name=None) -> Tensor:  # noqa: A002
+    """The principal matrix square root, differentiable (``tf.matrix_square_root``, in ``tf_extra.py``)."""
+    from .tf_extra import matrix_square_root
+    return matrix_square_root(input)
+
+
 __all__ = ["matmul", "matvec", "tensordot", "einsum", "norm", "global_norm", "l2_normalize", "inv", "det", "slogdet",
            "logdet", "solve", "triangular_solve", "cholesky", "cholesky_solve", "eigh", "eigvalsh", "eig", "eigvals",
            "svd", "qr", "pinv", "lstsq", "matrix_rank", "diag", "diag_part", "set_diag", "band_part", "trace", "eye",
-           "matrix_transpose", "adjoint", "cross", "normalize", "expm"]
+           "matrix_transpose", "adjoint", "cross", "normalize", "expm", "sqrtm"]

@@ -68,6 +68,9 @@ def __getattr__(name):
     if name == "zero_fraction":
         from .ops.nn_extra import zero_fraction
         return zero_fraction
+    if name in ("real", "imag", "conj", "angle"):
+        from . import tf_extra
+        return getattr(tf_extra, name)
     if name in math_more.__all__:
         return getattr(math_more, name)
     raise AttributeError(f"module 'tapeflow.math' has no attribute {name!r}")
