@@ -43,7 +43,9 @@ newaxis = None
 _LAZY = {"debug": ".debug", "keras": ".keras", "data": ".data", "image": ".image", "distribute": ".distribute",
          "linalg": ".linalg", "tune": ".tune", "onnx": ".onnx", "strings": ".strings", "summary": ".summary",
          "nest": ".nest", "debugging": ".debugging", "errors": ".errors", "signal": ".signal", "train": ".train",
-         "io": ".io", "sparse": ".sparse"}
+         "io": ".io", "sparse": ".sparse", "lookup": ".lookup", "sets": ".sets", "bitwise": ".bitwise",
+         "audio": ".audio", "version": ".version", "dtypes": ".dtypes", "initializers": ".keras.initializers",
+         "losses": ".keras.losses", "metrics": ".keras.metrics", "optimizers": ".keras.optimizers"}
 
 
 # Names imported on first use (their modules cost import time that most programs never need).

@@ -6,6 +6,7 @@ seeding, Progbar, image helpers (Pillow) and plot_model (pydot + Graphviz).
 ([[0.0, 1.0], [1.0, 0.0]], [[0, 5]])
 """
 from ...backend.rng import set_seed as _set_seed
+from .audio_dataset_utils import audio_dataset_from_directory  # noqa: F401
 from .data_utils import normalize, pack_x_y_sample_weight, to_categorical, unpack_x_y_sample_weight  # noqa: F401
 from .dataset_utils import (get_file, image_dataset_from_directory, split_dataset,  # noqa: F401
                             text_dataset_from_directory, timeseries_dataset_from_array)
