@@ -14,14 +14,13 @@ Checked differently, and why:
 * ``parallel_stack``: TF runs it only inside ``tf.function``; the fixture records it there.
 * random initializers: dtypes, shapes, configs, errors and seeded repeatability (not TF's Philox stream).
 """
+import importlib.util
 import json
 import logging
 import os
 import subprocess
 import sys
 import time
-
-import importlib.util
 
 import numpy as np
 import pytest
