@@ -61,6 +61,11 @@ def test_normalization_given_and_adapted_match_keras():
     np.testing.assert_allclose(from_ds.variance.numpy(), norm.variance.numpy(), rtol=1e-6)
     with pytest.raises(ValueError, match="both `mean` and `variance`"):
         L.Normalization(mean=[0.0])
+    given = L.Normalization(mean=3.0, variance=4.0)
+    given.build((None, 2))
+    assert given.weights == [] and given.mean.numpy().tolist() == [3.0, 3.0]   # constants, as Keras 3
+    with pytest.raises(ValueError, match="was given mean and variance"):
+        given.adapt(d)
 
 
 def test_rescaling_unit_normalization_and_flip():

@@ -72,8 +72,9 @@ def _jsonable(v):
 class Normalization(Layer):
     """``(x - mean) / max(sqrt(variance), epsilon)`` per feature along ``axis``; ``invert=True`` undoes it.
 
-    ``mean``/``variance`` are given, or learned by ``adapt(data)`` (arrays, Tensors or a Dataset, in
-    batches), which sets the layer's weights ``mean``, ``variance`` and ``count`` (Keras 3's layout).
+    ``mean``/``variance`` are given (constants: the layer then has no weights, as in Keras 3), or learned by
+    ``adapt(data)`` (arrays, Tensors or a Dataset, in batches), which sets the layer's weights ``mean``,
+    ``variance`` and ``count`` (Keras 3's layout).
 
     >>> import numpy as np, tapeflow as tf
     >>> norm = tf.keras.layers.Normalization()
@@ -104,16 +105,22 @@ class Normalization(Layer):
                              f"input shape {tuple(input_shape)}")
         shape = tuple(keep[a] for a in axes)
         self._broadcast = keep
-        self.mean = self.add_weight(name="mean", shape=shape, initializer="zeros", trainable=False)
-        self.variance = self.add_weight(name="variance", shape=shape, initializer="ones", trainable=False)
-        self.count = self.add_weight(name="count", shape=(), initializer="zeros", trainable=False, dtype="int64")
-        if self.input_mean is not None:
-            self.mean.assign(np.broadcast_to(np.asarray(self.input_mean, np.float32), shape))
-            self.variance.assign(np.broadcast_to(np.asarray(self.input_variance, np.float32), shape))
+        if self.input_mean is not None:  # given statistics are constants, not weights (Keras 3: no variables)
+            self.mean = Tensor._wrap(np.array(np.broadcast_to(np.asarray(self.input_mean, np.float32), shape)))
+            self.variance = Tensor._wrap(np.array(np.broadcast_to(np.asarray(self.input_variance, np.float32),
+                                                                  shape)))
+        else:
+            self.mean = self.add_weight(name="mean", shape=shape, initializer="zeros", trainable=False)
+            self.variance = self.add_weight(name="variance", shape=shape, initializer="ones", trainable=False)
+            self.count = self.add_weight(name="count", shape=(), initializer="zeros", trainable=False,
+                                         dtype="int64")
         self.built = True
 
     def adapt(self, data, batch_size=None, steps=None):
         """Set ``mean`` and ``variance`` from ``data`` (Chan et al.'s parallel update, batch by batch)."""
+        if self.input_mean is not None:
+            raise ValueError(f"Normalization '{self.name}'.adapt: this layer was given mean and variance, which are "
+                             "constants; create it without them to learn the statistics from data")
         n, mean, m2 = 0, None, None
         for b in adapt_batches(data, batch_size, steps):
             b = np.asarray(b._value if isinstance(b, Tensor) else b, dtype=np.float64)
