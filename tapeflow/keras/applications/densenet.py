@@ -1,4 +1,4 @@
-"""DenseNet121 (Huang et al., 2016), layer for layer as ``keras.applications.densenet``."""
+"""DenseNet121/169/201 (Huang et al., 2016), layer for layer as ``keras.applications.densenet``."""
 from __future__ import annotations
 
 from . import imagenet_utils
@@ -78,6 +78,25 @@ def DenseNet121(include_top=True, weights="imagenet", input_tensor=None, input_s
     7037504
     """
     return DenseNet([6, 12, 24, 16], include_top, weights, input_tensor, input_shape, pooling, classes,
+                    classifier_activation, name=name)
+
+
+def DenseNet169(include_top=True, weights="imagenet", input_tensor=None, input_shape=None, pooling=None,
+                classes=1000, classifier_activation="softmax", name="densenet169"):
+    """Instantiate DenseNet169 (dense blocks 6-12-32-32; default input 224x224x3, at least 32x32).
+
+    >>> import tapeflow as tf
+    >>> DenseNet169(weights=None, include_top=False, pooling="avg", input_shape=(32, 32, 3)).count_params()
+    12642880
+    """
+    return DenseNet([6, 12, 32, 32], include_top, weights, input_tensor, input_shape, pooling, classes,
+                    classifier_activation, name=name)
+
+
+def DenseNet201(include_top=True, weights="imagenet", input_tensor=None, input_shape=None, pooling=None,
+                classes=1000, classifier_activation="softmax", name="densenet201"):
+    """Instantiate DenseNet201 (dense blocks 6-12-48-32; default input 224x224x3, at least 32x32)."""
+    return DenseNet([6, 12, 48, 32], include_top, weights, input_tensor, input_shape, pooling, classes,
                     classifier_activation, name=name)
 
 

@@ -1,4 +1,4 @@
-"""EfficientNetB0 (Tan & Le, 2019), layer for layer as ``keras.applications.efficientnet``.
+"""EfficientNetB0-B7 (Tan & Le, 2019), layer for layer as ``keras.applications.efficientnet``.
 
 Input preprocessing (``Rescaling(1/255)`` + ``Normalization``) is part of the model, as in Keras, so
 ``preprocess_input`` is the identity and the model expects pixels in [0, 255].
@@ -150,6 +150,69 @@ def EfficientNetB0(include_top=True, weights="imagenet", input_tensor=None, inpu
     return EfficientNet(1.0, 1.0, 224, 0.2, name=name, include_top=include_top, weights=weights,
                         input_tensor=input_tensor, input_shape=input_shape, pooling=pooling, classes=classes,
                         classifier_activation=classifier_activation, weights_name="b0")
+
+
+def EfficientNetB1(include_top=True, weights="imagenet", input_tensor=None, input_shape=None, pooling=None,
+                   classes=1000, classifier_activation="softmax", name="efficientnetb1"):
+    """Instantiate EfficientNetB1 (width x1.0, depth x1.1, dropout 0.2; default input 240x240x3 with pixels
+    in [0, 255]; at least 32x32)."""
+    return EfficientNet(1.0, 1.1, 240, 0.2, name=name, include_top=include_top, weights=weights,
+                        input_tensor=input_tensor, input_shape=input_shape, pooling=pooling, classes=classes,
+                        classifier_activation=classifier_activation, weights_name="b1")
+
+
+def EfficientNetB2(include_top=True, weights="imagenet", input_tensor=None, input_shape=None, pooling=None,
+                   classes=1000, classifier_activation="softmax", name="efficientnetb2"):
+    """Instantiate EfficientNetB2 (width x1.1, depth x1.2, dropout 0.3; default input 260x260x3 with pixels
+    in [0, 255]; at least 32x32)."""
+    return EfficientNet(1.1, 1.2, 260, 0.3, name=name, include_top=include_top, weights=weights,
+                        input_tensor=input_tensor, input_shape=input_shape, pooling=pooling, classes=classes,
+                        classifier_activation=classifier_activation, weights_name="b2")
+
+
+def EfficientNetB3(include_top=True, weights="imagenet", input_tensor=None, input_shape=None, pooling=None,
+                   classes=1000, classifier_activation="softmax", name="efficientnetb3"):
+    """Instantiate EfficientNetB3 (width x1.2, depth x1.4, dropout 0.3; default input 300x300x3 with pixels
+    in [0, 255]; at least 32x32)."""
+    return EfficientNet(1.2, 1.4, 300, 0.3, name=name, include_top=include_top, weights=weights,
+                        input_tensor=input_tensor, input_shape=input_shape, pooling=pooling, classes=classes,
+                        classifier_activation=classifier_activation, weights_name="b3")
+
+
+def EfficientNetB4(include_top=True, weights="imagenet", input_tensor=None, input_shape=None, pooling=None,
+                   classes=1000, classifier_activation="softmax", name="efficientnetb4"):
+    """Instantiate EfficientNetB4 (width x1.4, depth x1.8, dropout 0.4; default input 380x380x3 with pixels
+    in [0, 255]; at least 32x32)."""
+    return EfficientNet(1.4, 1.8, 380, 0.4, name=name, include_top=include_top, weights=weights,
+                        input_tensor=input_tensor, input_shape=input_shape, pooling=pooling, classes=classes,
+                        classifier_activation=classifier_activation, weights_name="b4")
+
+
+def EfficientNetB5(include_top=True, weights="imagenet", input_tensor=None, input_shape=None, pooling=None,
+                   classes=1000, classifier_activation="softmax", name="efficientnetb5"):
+    """Instantiate EfficientNetB5 (width x1.6, depth x2.2, dropout 0.4; default input 456x456x3 with pixels
+    in [0, 255]; at least 32x32)."""
+    return EfficientNet(1.6, 2.2, 456, 0.4, name=name, include_top=include_top, weights=weights,
+                        input_tensor=input_tensor, input_shape=input_shape, pooling=pooling, classes=classes,
+                        classifier_activation=classifier_activation, weights_name="b5")
+
+
+def EfficientNetB6(include_top=True, weights="imagenet", input_tensor=None, input_shape=None, pooling=None,
+                   classes=1000, classifier_activation="softmax", name="efficientnetb6"):
+    """Instantiate EfficientNetB6 (width x1.8, depth x2.6, dropout 0.5; default input 528x528x3 with pixels
+    in [0, 255]; at least 32x32)."""
+    return EfficientNet(1.8, 2.6, 528, 0.5, name=name, include_top=include_top, weights=weights,
+                        input_tensor=input_tensor, input_shape=input_shape, pooling=pooling, classes=classes,
+                        classifier_activation=classifier_activation, weights_name="b6")
+
+
+def EfficientNetB7(include_top=True, weights="imagenet", input_tensor=None, input_shape=None, pooling=None,
+                   classes=1000, classifier_activation="softmax", name="efficientnetb7"):
+    """Instantiate EfficientNetB7 (width x2.0, depth x3.1, dropout 0.5; default input 600x600x3 with pixels
+    in [0, 255]; at least 32x32)."""
+    return EfficientNet(2.0, 3.1, 600, 0.5, name=name, include_top=include_top, weights=weights,
+                        input_tensor=input_tensor, input_shape=input_shape, pooling=pooling, classes=classes,
+                        classifier_activation=classifier_activation, weights_name="b7")
 
 
 def preprocess_input(x, data_format=None):

@@ -72,6 +72,35 @@ def stack_residual_blocks_v1(x, filters, blocks, stride1=2, name=None):
     return x
 
 
+def residual_block_v2(x, filters, kernel_size=3, stride=1, conv_shortcut=False, name=None):
+    """A ResNet v2 (pre-activation) bottleneck block: BN-ReLU, then 1x1 -> kxk (stride) -> 1x1 (x4 filters),
+    plus a projection of the pre-activation, a 1x1 max-pooled (stride > 1) or an identity shortcut."""
+    from .. import layers
+    preact = layers.BatchNormalization(axis=3, epsilon=_EPS, name=f"{name}_preact_bn")(x)
+    preact = layers.Activation("relu", name=f"{name}_preact_relu")(preact)
+    if conv_shortcut:
+        shortcut = layers.Conv2D(4 * filters, 1, strides=stride, name=f"{name}_0_conv")(preact)
+    else:
+        shortcut = layers.MaxPooling2D(1, strides=stride)(x) if stride > 1 else x
+    x = layers.Conv2D(filters, 1, strides=1, use_bias=False, name=f"{name}_1_conv")(preact)
+    x = layers.BatchNormalization(axis=3, epsilon=_EPS, name=f"{name}_1_bn")(x)
+    x = layers.Activation("relu", name=f"{name}_1_relu")(x)
+    x = layers.ZeroPadding2D(padding=((1, 1), (1, 1)), name=f"{name}_2_pad")(x)
+    x = layers.Conv2D(filters, kernel_size, strides=stride, use_bias=False, name=f"{name}_2_conv")(x)
+    x = layers.BatchNormalization(axis=3, epsilon=_EPS, name=f"{name}_2_bn")(x)
+    x = layers.Activation("relu", name=f"{name}_2_relu")(x)
+    x = layers.Conv2D(4 * filters, 1, name=f"{name}_3_conv")(x)
+    return layers.Add(name=f"{name}_out")([shortcut, x])
+
+
+def stack_residual_blocks_v2(x, filters, blocks, stride1=2, name=None):
+    """``blocks`` v2 residual blocks: the first projects, the last has stride ``stride1`` (as in Keras)."""
+    x = residual_block_v2(x, filters, conv_shortcut=True, name=f"{name}_block1")
+    for i in range(2, blocks):
+        x = residual_block_v2(x, filters, name=f"{name}_block{i}")
+    return residual_block_v2(x, filters, stride=stride1, name=f"{name}_block{blocks}")
+
+
 def _resnet_v1(depths, name, **kwargs):
     def stack_fn(x):
         x = stack_residual_blocks_v1(x, 64, depths[0], stride1=1, name="conv2")
