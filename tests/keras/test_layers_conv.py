@@ -338,3 +338,16 @@ def test_keras3_fixture_weights_and_outputs(name):
     y = model(x, training=False).numpy()
     np.testing.assert_allclose(y, expected, rtol=1e-5, atol=1e-5)
     np.testing.assert_allclose(model.predict(x, verbose=0), expected, rtol=1e-5, atol=1e-5)
+
+
+
+@pytest.mark.parametrize("pooling", ["max", "avg"])
+def test_global_pooling_after_unknown_spatial_sizes_builds(pooling):
+    # Shape inference runs unknown sizes as 2 and 3; ResNet50's strided stem shrinks them to 0 before the global
+    # pooling, where an empty max raised (any application with pooling="max" and no input_shape failed to build)
+    # and an empty mean warned.
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        model = tf.keras.applications.ResNet50(weights=None, include_top=False, pooling=pooling)
+    assert model.output.shape.as_list() == [None, 2048]

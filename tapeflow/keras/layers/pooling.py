@@ -121,6 +121,9 @@ class _GlobalPooling(Layer):
 
     def call(self, inputs, mask=None):
         axes = self._axes()
+        if CTX.shape_inference and any(inputs.shape[a] == 0 for a in axes):
+            # unknown spatial sizes run as 2 or 3 and can shrink to 0 on the way here: an empty max has no value
+            return A.zeros(self.compute_output_shape(tuple(inputs.shape)), dtype=inputs.dtype)
         if self._mode == "max":
             return R.reduce_max(inputs, axis=axes, keepdims=self.keepdims)
         if mask is not None and self.rank == 1:
