@@ -4,7 +4,7 @@ from __future__ import annotations
 from ...ops import array_ops as A
 from ...ops import math_ops as M
 from .. import activations, constraints, initializers, regularizers
-from .base import Layer
+from .base import Layer, mark_shape_preserving
 from .input_spec import InputSpec
 
 
@@ -168,3 +168,6 @@ class PReLU(Layer):
                        "alpha_constraint": constraints.serialize(self.alpha_constraint),
                        "shared_axes": None if self.shared_axes is None else list(self.shared_axes)})
         return config
+
+
+mark_shape_preserving(ReLU, Softmax, LeakyReLU, ELU, PReLU)

@@ -52,6 +52,7 @@ class Layer(GraphViews):
 
     supports_masking = False
     _is_layer = True
+    _shape_preserving_call = None  # see mark_shape_preserving
 
     def __new__(cls, *args, **kwargs):
         obj = object.__new__(cls)
@@ -475,7 +476,10 @@ class Layer(GraphViews):
         if first_call:
             _SCOPE.append(self.name)
         try:
-            outputs = self.call(inputs, *args[1:], **kwargs)
+            if ctx.shape_inference and _skips_call(self, inputs, args, kwargs):
+                outputs = Tensor._wrap(np.zeros(inputs._value.shape, inputs._value.dtype))  # no full-size work
+            else:
+                outputs = self.call(inputs, *args[1:], **kwargs)
         finally:
             ctx.depth = depth
             ctx.training = prev_training
@@ -598,3 +602,17 @@ class Layer(GraphViews):
 
 
 __all__ = ["Layer", "InputSpec"]
+
+
+def mark_shape_preserving(*classes) -> None:
+    """Shape inference skips the ``call`` of these layers (output: zeros of the input's shape and dtype) unless
+    a subclass overrides ``call`` or an instance sets ``_shape_preserving_call = None``: running elementwise
+    layers on full-size dummies cost most of the build time of large functional models (EfficientNet)."""
+    for cls in classes:
+        cls._shape_preserving_call = cls.call
+
+
+def _skips_call(layer, inputs, args, kwargs) -> bool:
+    marked = layer.__dict__.get("_shape_preserving_call", type(layer)._shape_preserving_call)
+    return type(layer).call is marked and len(args) == 1 and "mask" not in kwargs \
+        and inputs._value.dtype == layer._compute_dtype

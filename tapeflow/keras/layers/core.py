@@ -11,7 +11,7 @@ from ...ops import math_ops as M
 from ...ops import nn_ops as N
 from .. import activations, constraints, initializers, regularizers
 from .. import backend as K
-from .base import Layer
+from .base import Layer, mark_shape_preserving
 from .input_spec import InputSpec
 
 
@@ -118,6 +118,8 @@ class Activation(Layer):
         super().__init__(**kwargs)
         self.supports_masking = True
         self.activation = activations.get(activation)
+        if getattr(self.activation, "__module__", None) != activations.__name__ or self.activation is activations.glu:
+            self._shape_preserving_call = None  # a user's function (or glu) may change the shape
 
     def call(self, inputs):
         return self.activation(inputs)
@@ -393,3 +395,5 @@ class Lambda(Layer):
                 "(Code is never loaded from a model file.)")
         return cls(fn, **config)
 
+
+mark_shape_preserving(Activation, Dropout)

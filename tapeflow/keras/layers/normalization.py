@@ -14,7 +14,7 @@ from ...ops import reduce_ops as R
 from ...ops.norm_ops import fused_normalize
 from .. import constraints, initializers, regularizers
 from .. import backend as K
-from .base import Layer
+from .base import Layer, mark_shape_preserving
 from .input_spec import InputSpec
 
 
@@ -347,3 +347,6 @@ class RMSNormalization(Layer):
 
 
 __all__ = ["BatchNormalization", "LayerNormalization", "GroupNormalization", "RMSNormalization"]
+
+
+mark_shape_preserving(BatchNormalization, LayerNormalization, GroupNormalization, RMSNormalization)

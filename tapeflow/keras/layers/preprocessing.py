@@ -30,7 +30,7 @@ from ...ops import reduce_ops as R
 from ...ops.einsum_ops import einsum
 from .. import backend as K
 from ._adapt import adapt_batches
-from .base import Layer
+from .base import Layer, mark_shape_preserving
 
 __all__ = ["Rescaling", "Normalization", "Resizing", "CenterCrop", "RandomCrop", "RandomFlip",
            "UnitNormalization", "RandomRotation", "RandomZoom", "RandomTranslation", "RandomBrightness",
@@ -591,3 +591,6 @@ class RandomContrast(_ImageLayer):
         config = super().get_config()
         config.update({"factor": list(self.factor), "value_range": list(self.value_range), "seed": self.seed})
         return config
+
+
+mark_shape_preserving(Rescaling, Normalization, UnitNormalization)

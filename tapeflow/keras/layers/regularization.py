@@ -18,7 +18,7 @@ from ...ops import nn_ops as N
 from ...ops.registry import const
 from .. import regularizers
 from .. import backend as K
-from .base import Layer
+from .base import Layer, mark_shape_preserving
 from .core import Dense
 
 SELU_ALPHA = 1.6732632423543772848170429916717
@@ -328,3 +328,7 @@ class StochasticDepth(Layer):
 
 __all__ = ["SpatialDropout1D", "SpatialDropout2D", "SpatialDropout3D", "AlphaDropout", "GaussianNoise",
            "GaussianDropout", "ActivityRegularization", "DropConnectDense", "StochasticDepth"]
+
+
+mark_shape_preserving(SpatialDropout1D, SpatialDropout2D, SpatialDropout3D, AlphaDropout, GaussianNoise, GaussianDropout,
+                      ActivityRegularization)
