@@ -204,14 +204,19 @@ def concatenate(b, layer, call):
 
 
 # -- tensor operators on KerasTensors (x + y, x * 2, x[:, 0]...) ---------------------------------------------
-_BINARY = {"add": "Add", "subtract": "Sub", "multiply": "Mul", "divide": "Div", "pow": "Pow", "matmul": "MatMul"}
+_BINARY = {"add": "Add", "subtract": "Sub", "multiply": "Mul", "true_divide": "Div", "divide": "Div", "power": "Pow",
+           "matmul": "MatMul"}
+_UNARY = {"negative": "Neg", "absolute": "Abs", "abs": "Abs"}
 
 
 @register(OpLayer)
 def op_layer(b, layer, call):
     names = iter(call.inputs)
     ref = next(a for a in call.args if isinstance(a, KerasTensor))
-    if layer.op == "getitem":
+    if layer.op not in _BINARY and layer.op not in _UNARY and layer.op != "get_item":
+        raise ExportError(f"ONNX export: {describe(layer)}: the operation {layer.op!r} has no converter; tensor "
+                          f"operators +, -, *, /, **, @, unary - and abs(), and indexing do")
+    if layer.op == "get_item":
         return _getitem(b, layer, next(names), call.shapes[0], call.args[1])
     operands = []
     for a in call.args:
@@ -223,7 +228,7 @@ def op_layer(b, layer, call):
             raise ExportError(f"ONNX export: {describe(layer)}: operand {a!r} is neither a tensor nor a number")
     if layer.op in _BINARY:
         return b.op(_BINARY[layer.op], operands, layer.name)
-    return b.op({"negative": "Neg", "abs": "Abs"}[layer.op], operands, layer.name)
+    return b.op(_UNARY[layer.op], operands, layer.name)
 
 
 def _getitem(b, layer, x, shape, key):

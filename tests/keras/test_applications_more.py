@@ -9,9 +9,8 @@ NASNetMobile/Large, against references from the real Keras 3.15.1 (tests/fixture
 * the arguments each variant (``EfficientNetB4``, ``ConvNeXtXLarge``...) passes to its family's builder, so the
   variants not built here are checked too; signatures, module namespaces and ``preprocess_input``.
 
-One difference of tapeflow's core (not of these architectures) is factored out of the listings by
-``_keras_view``: tensor operators on KerasTensors (``inputs + layer(x)`` in ConvNeXt blocks, MobileNetV3's hard
-sigmoid) are ``OpLayer`` nodes that tapeflow's ``model.layers`` lists; Keras 3 lists only ``Layer`` objects there.
+Tensor operators on KerasTensors (``inputs + layer(x)`` in ConvNeXt blocks, MobileNetV3's hard sigmoid) are
+operations, not layers: ``model.layers`` leaves them out in both libraries.
 """
 import hashlib
 import inspect
@@ -42,11 +41,9 @@ def _kwargs(entry):
 
 
 def _keras_view(model):
-    """``(rows, params)`` of ``model.layers`` as Keras lists them (see the module docstring)."""
+    """``(rows, params)`` of ``model.layers``: names, classes, weight names and shapes."""
     rows, params = [], 0
     for layer in model.layers:
-        if type(layer).__name__ == "OpLayer":
-            continue
         weights = layer.weights
         params += sum(int(np.prod(w.shape)) for w in weights)
         rows.append([layer.name, type(layer).__name__, [[w.name, [int(d) for d in w.shape]] for w in weights]])

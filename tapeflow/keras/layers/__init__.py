@@ -76,6 +76,9 @@ def serialize(layer) -> dict:
     3
     """
     from .._serialization import serialize_keras_object
+    keras_op = getattr(layer, "keras_serialized", None)
+    if keras_op is not None and keras_op() is not None:
+        return keras_op()  # an operation (x + y, keras.ops.mean) under Keras's own class
     kind = type(layer).__name__
     module = "keras" if kind in ("Sequential", "Model") else "keras.layers"
     if kind == "Functional":  # Keras 3 resolves Functional only by its private module path
@@ -100,6 +103,9 @@ def _jsonable_shape(s):
 def deserialize(config, custom_objects=None):
     """Rebuild a layer (or model) from ``serialize`` output; classes come only from known names."""
     from .._serialization import deserialize_keras_object
+    if isinstance(config, dict) and str(config.get("module", "")).startswith("keras.src.ops."):
+        from ..models.op_layer import OpLayer
+        return OpLayer.from_keras_config(config)
     layer = deserialize_keras_object(config, _layer_classes(), custom_objects, kind="layer")
     build = config.get("build_config") if isinstance(config, dict) else None
     if build and not layer.built:

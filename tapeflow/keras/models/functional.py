@@ -11,7 +11,6 @@ import numpy as np
 
 from ...autodiff.tensor import Tensor, convert_to_tensor
 from ...ops import array_ops as A
-from ...ops import math_ops as M
 from ..layers.base import Layer
 from ..layers.shape_inference import map_struct, run_on_specs
 from .keras_tensor import KerasTensor, Node, flatten
@@ -32,54 +31,7 @@ def symbolic_call(layer, args, kwargs):
     return outputs
 
 
-# -- ops on KerasTensors ------------------------------------------------------------------
-_OPS = {"add": M.add, "subtract": M.subtract, "multiply": M.multiply, "divide": M.divide, "matmul": M.matmul,
-        "pow": M.pow, "negative": M.negative, "abs": M.abs, "getitem": lambda x, key: x[key]}
-
-
-class OpLayer(Layer):
-    """A tensor operator (``x + y``, ``x[:, 0]``) or a ``keras.ops`` function (``"ops.mean"``, with its
-    non-tensor keyword arguments in ``op_kwargs``) applied to KerasTensors, as a graph node."""
-
-    def __init__(self, op, op_kwargs=None, **kwargs):
-        if op not in _OPS and not (op.startswith("ops.") and callable(_keras_op(op))):
-            raise ValueError(f"OpLayer: unknown op {op!r}; known: {sorted(_OPS)} and 'ops.<keras.ops function>'")
-        super().__init__(**kwargs)
-        self.op = op
-        self.op_kwargs = dict(op_kwargs or {})
-
-    def call(self, *args):
-        args = [a if isinstance(a, Tensor) or not isinstance(a, np.ndarray) else convert_to_tensor(a) for a in args]
-        if self.op in _OPS:
-            return _OPS[self.op](*args)
-        return _keras_op(self.op)(*args, **self.op_kwargs)
-
-    def get_config(self):
-        config = super().get_config()
-        config["op"] = self.op
-        if self.op_kwargs:
-            config["op_kwargs"] = self.op_kwargs
-        return config
-
-
-def _keras_op(op: str):
-    from .. import ops
-    return getattr(ops, op[4:], None)
-
-
-def op_call(op, *args):
-    from ..backend import unique_object_name
-    return OpLayer(op, name=unique_object_name(op))(*args)
-
-
-def keras_op_call(name: str, args: tuple, kwargs: dict):
-    """``keras.ops.<name>(*args, **kwargs)`` with KerasTensors among ``args``: a graph node."""
-    from ..backend import unique_object_name
-    bad = [k for k, v in kwargs.items() if flatten(v)]
-    if bad:
-        raise TypeError(f"keras.ops.{name}: pass KerasTensors positionally, not as keyword argument(s) {bad}")
-    plain = {k: v.item() if isinstance(v, np.generic) else v for k, v in kwargs.items()}
-    return OpLayer("ops." + name, op_kwargs=plain, name=unique_object_name(name))(*args)
+from .op_layer import OpLayer, keras_op_call, op_call  # noqa: E402,F401  (re-exported: ops on KerasTensors)
 
 
 # -- graph --------------------------------------------------------------------------------
@@ -140,16 +92,11 @@ class Graph:
             op_depth[node.operation] = d
             node_depth[id(node)] = d
             for x in node.input_tensors:
-                if id(x) in input_ids:
-                    continue
                 op, ni, _ = x._keras_history
                 parent = op._inbound_nodes[ni]
+                if id(x) in input_ids and not parent.is_input:
+                    continue  # a declared input made by an outside layer: not part of this graph
                 node_depth[id(parent)] = max(d + 1, node_depth.get(id(parent), 0))
-        top = max(op_depth.values()) if op_depth else 0
-        for x in self.flat_inputs:
-            op, ni, _ = x._keras_history
-            if op._inbound_nodes[ni].is_input:
-                op_depth[op] = top + 1
         by_depth: dict = {}
         for op, d in op_depth.items():
             by_depth.setdefault(d, []).append(op)

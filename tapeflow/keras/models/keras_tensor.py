@@ -108,11 +108,17 @@ def _install_operators():
         return f, r
 
     for op, (name, rname) in {"add": ("__add__", "__radd__"), "subtract": ("__sub__", "__rsub__"),
-                              "multiply": ("__mul__", "__rmul__"), "divide": ("__truediv__", "__rtruediv__"),
-                              "matmul": ("__matmul__", "__rmatmul__"), "pow": ("__pow__", "__rpow__")}.items():
+                              "multiply": ("__mul__", "__rmul__"), "true_divide": ("__truediv__", "__rtruediv__"),
+                              "matmul": ("__matmul__", "__rmatmul__"), "power": ("__pow__", "__rpow__"),
+                              "floor_divide": ("__floordiv__", "__rfloordiv__"), "mod": ("__mod__", "__rmod__"),
+                              "logical_and": ("__and__", "__rand__"), "logical_or": ("__or__", "__ror__"),
+                              "logical_xor": ("__xor__", "__rxor__")}.items():
         f, r = binary(op)
         setattr(KerasTensor, name, f)
         setattr(KerasTensor, rname, r)
+    for op, name in {"less": "__lt__", "less_equal": "__le__", "greater": "__gt__", "greater_equal": "__ge__",
+                     "not_equal": "__ne__"}.items():  # (== stays Python's identity test, as in Keras)
+        setattr(KerasTensor, name, binary(op)[0])
 
     def unary(op):
         def f(self):
@@ -120,11 +126,17 @@ def _install_operators():
             return op_call(op, self)
         return f
     KerasTensor.__neg__ = unary("negative")
-    KerasTensor.__abs__ = unary("abs")
+    KerasTensor.__abs__ = unary("absolute")
+    KerasTensor.__invert__ = unary("logical_not")
+
+    def round_(self, ndigits=None):
+        from .functional import op_call
+        return op_call("round", self) if ndigits is None else op_call("round", self, ndigits)
+    KerasTensor.__round__ = round_
 
     def getitem(self, key):
         from .functional import op_call
-        return op_call("getitem", self, key)
+        return op_call("get_item", self, key)
     KerasTensor.__getitem__ = getitem
 
 

@@ -163,7 +163,13 @@ class Model(Trainer, Layer):
     # -- layers -----------------------------------------------------------------------------
     @property
     def layers(self) -> list:
-        """The model's direct sub-layers (for a functional model, in graph order, inputs first)."""
+        """The model's direct sub-layers (for a functional model, in graph order, inputs first); operations
+        on tensors (``x + y``, ``keras.ops.mean``) are not layers, as in Keras: see ``operations``."""
+        return [layer for layer in self._direct_layers() if not getattr(layer, "_is_operation", False)]
+
+    @property
+    def operations(self) -> list:
+        """Every node of a functional model's graph in order: its layers and its tensor operations."""
         return list(self._direct_layers())
 
     def get_layer(self, name=None, index=None):

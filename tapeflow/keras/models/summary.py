@@ -106,7 +106,8 @@ def _wrap(text: str, width: int) -> list:
 def _rows_for(model, layers, sequential_like, show_trainable, depth=0, expand_nested=False):
     rows = []
     for layer in layers:
-        name = ("  " * depth) + (" └ " if depth else "") + f"{layer.name} ({type(layer).__name__})"
+        kind = getattr(layer, "class_name", None) or type(layer).__name__  # an operation: Keras's class ("Add")
+        name = ("  " * depth) + (" └ " if depth else "") + f"{layer.name} ({kind})"
         params = f"{layer.count_params():,}" if layer.built else "0 (unbuilt)"
         row = [name, _output_shape(model, layer), params]
         if not sequential_like:
@@ -115,7 +116,7 @@ def _rows_for(model, layers, sequential_like, show_trainable, depth=0, expand_ne
             row.append("-" if not layer.weights else ("Y" if layer.trainable else "N"))
         rows.append(row)
         if expand_nested and hasattr(layer, "layers") and layer is not model:
-            rows.extend(_rows_for(layer, layer.layers, sequential_like, show_trainable, depth + 1, True))
+            rows.extend(_rows_for(layer, getattr(layer, "operations", layer.layers), sequential_like, show_trainable, depth + 1, True))
     return rows
 
 
@@ -129,7 +130,7 @@ def print_summary(model, line_length=None, positions=None, print_fn=None, expand
             f'Model "{model.name}" has not yet been built. Build it first by calling build(input_shape), by '
             "calling it on a batch of data, or by giving the first layer an input_shape (or keras.Input).")
     sequential_like = _is_sequential_like(model)
-    layers = model.layers
+    layers = getattr(model, "operations", model.layers)  # a functional model's table shows its operations too
     if type(model).__name__ == "Sequential":
         layers = [layer for layer in layers if not isinstance(layer, InputLayer)]
     if layer_range is not None:

@@ -85,3 +85,15 @@ def _complete_namespaces():
 
 
 _complete_namespaces()
+
+
+def _wrap_image():
+    """``keras.ops.image.*`` on KerasTensors: graph nodes too (``OpLayer("image.resize")``)."""
+    import inspect
+    for name in _namespaces.IMAGE:
+        fn = getattr(image, name, None)
+        if inspect.isfunction(fn) and not hasattr(fn, "__wrapped__"):
+            setattr(image, name, _symbolic_aware("image." + name, fn))
+
+
+_wrap_image()

@@ -82,8 +82,9 @@ def while_loop(cond, body, loop_vars, maximum_iterations=None):
     return vars_[0] if single else type(loop_vars)(vars_)
 
 
-def scan(f, init, xs=None, length=None, reverse=False):
-    """``carry, y = f(carry, x)`` over the first axis of ``xs``; returns (carry, stacked ys)."""
+def scan(f, init, xs=None, length=None, reverse=False, unroll=1):
+    """``carry, y = f(carry, x)`` over the first axis of ``xs``; returns (carry, stacked ys). (``unroll``, a
+    compiler hint in Keras, changes nothing in an eager loop.)"""
     n = length if xs is None else int(np.shape(getattr(xs, "_value", xs))[0])
     order = range(n - 1, -1, -1) if reverse else range(n)
     carry, ys = init, []

@@ -99,9 +99,15 @@ def one_hot(x, num_classes, axis=-1, dtype=None, sparse=False):
     return A.one_hot(x, int(num_classes), axis=axis, dtype=dtype or B.floatx())
 
 
-def multi_hot(inputs, num_classes, axis=-1, dtype=None):
-    oh = one_hot(inputs, num_classes, dtype=dtype)
-    return Tensor._wrap(oh._value.max(axis=-2))
+def multi_hot(inputs, num_classes, axis=-1, dtype=None, sparse=False):
+    """Keras's multi-hot: ``one_hot(inputs, axis=axis)`` reduced by max over axis 1 (axis 0 for 1-D inputs).
+
+    >>> multi_hot(np.array([[0, 2], [1, 1]]), 3).numpy().tolist()
+    [[1.0, 0.0, 1.0], [0.0, 1.0, 0.0]]
+    """
+    x = _t(inputs)
+    oh = one_hot(x, num_classes, axis=axis, dtype=dtype)._value
+    return Tensor._wrap(oh.max(axis=1 if x._value.ndim > 1 else 0))
 
 
 def binary_crossentropy(target, output, from_logits=False):

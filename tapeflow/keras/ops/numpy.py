@@ -20,7 +20,6 @@ from ...autodiff.tensor import Tensor, convert_to_tensor as _tf_convert
 from ...ops import array_ops as A
 from ...ops import math_ops as M
 from ...ops import reduce_ops as R
-from ...ops.einsum_ops import einsum  # noqa: F401
 
 
 def _t(x, dtype=None) -> Tensor:

@@ -32,7 +32,7 @@ __all__ = ["arccos", "arccosh", "arcsin", "arcsinh", "arctan", "arctan2", "arcta
            "nanquantile", "nanpercentile", "nanmedian", "allclose", "isclose", "isin", "isneginf", "isposinf",
            "isreal", "real", "imag", "conj", "conjugate", "angle", "left_shift", "right_shift", "logical_xor",
            "bitwise_and", "bitwise_or", "bitwise_xor", "bitwise_not", "bitwise_invert", "bitwise_left_shift",
-           "bitwise_right_shift", "gcd", "lcm"]
+           "bitwise_right_shift", "gcd", "lcm", "einsum"]
 
 
 def _float_pair(x1, x2):
@@ -298,8 +298,16 @@ bitwise_left_shift = _bitwise(np.left_shift, "bitwise_left_shift")
 bitwise_right_shift = _bitwise(np.right_shift, "bitwise_right_shift")
 left_shift = _bitwise(np.left_shift, "left_shift")
 right_shift = _bitwise(np.right_shift, "right_shift")
-gcd = _bitwise(np.gcd, "gcd")
-lcm = _bitwise(np.lcm, "lcm")
+def gcd(x1, x2):
+    """Elementwise greatest common divisor of integer tensors."""
+    a, b = _pair(x1, x2)
+    return _c(np.gcd(a._value, b._value))
+
+
+def lcm(x1, x2):
+    """Elementwise least common multiple of integer tensors."""
+    a, b = _pair(x1, x2)
+    return _c(np.lcm(a._value, b._value))
 
 
 def bitwise_invert(x):
@@ -535,3 +543,13 @@ def nanpercentile(x, q, axis=None, method="linear", keepdims=False):
 def nanmedian(x, axis=None, keepdims=False):
     """Median ignoring NaNs; differentiable."""
     return _quantile(x, 0.5, axis, "linear", keepdims, True)
+
+
+def einsum(subscripts, *operands, **kwargs):
+    """Einstein summation (``tf.einsum`` under Keras's parameter names).
+
+    >>> einsum("ij,j->i", np.eye(2, dtype="float32"), np.array([1.0, 2.0], "float32")).numpy().tolist()
+    [1.0, 2.0]
+    """
+    from ...ops.einsum_ops import einsum as tf_einsum
+    return tf_einsum(subscripts, *operands, **kwargs)
