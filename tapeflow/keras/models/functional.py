@@ -241,9 +241,7 @@ def _ser_arg(v, kept):
                                                       "stop": _ser_arg(v.stop, kept), "step": _ser_arg(v.step, kept)}}
     if v is Ellipsis:
         return {"class_name": "__ellipsis__", "config": {}}
-    if isinstance(v, tuple):
-        return {"class_name": "__tuple__", "config": {"value": [_ser_arg(e, kept) for e in v]}}
-    if isinstance(v, list):
+    if isinstance(v, (list, tuple)):  # a tuple is written as a list, as Keras writes it (Keras reads no __tuple__)
         return [_ser_arg(e, kept) for e in v]
     if isinstance(v, dict):
         return {k: _ser_arg(e, kept) for k, e in v.items()}

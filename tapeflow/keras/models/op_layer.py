@@ -33,8 +33,8 @@ _BY_CLASS = {(entry[0], entry[1]): name for name, entry in KERAS_OPS.items()}
 
 
 def _get_item(x, key):
-    if isinstance(key, list) and any(k is None or k is Ellipsis or isinstance(k, slice) for k in key):
-        key = tuple(key)  # Keras's files hold x[a:b, c] as the list [slice, c]
+    if isinstance(key, list):
+        key = tuple(key)  # as Keras's GetItem: its files hold x[a:b, c] as the list [slice, c]
     return x[key]
 
 
