@@ -4,8 +4,9 @@ from __future__ import annotations
 from ...ops import array_ops as A
 from ...ops import math_ops as M
 from .. import activations, constraints, initializers, regularizers
-from .base import Layer, mark_shape_preserving
+from .base import Layer
 from .input_spec import InputSpec
+from .layer_utils import mark_shape_preserving
 
 
 class ReLU(Layer):

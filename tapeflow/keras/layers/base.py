@@ -21,7 +21,7 @@ from .. import backend as K
 from .. import constraints, initializers, regularizers
 from .graph_views import GraphViews
 from .input_spec import InputSpec, assert_input_compatibility
-from .layer_utils import (_collect_layers, _has_symbolic, _is_number_list, _resolve_dtype, _shape_struct,
+from .layer_utils import (_collect_layers, _has_symbolic, _is_number_list, _resolve_dtype, _shape_struct, _skips_call,
                           _to_shape_struct, add_metric_value, auto_config, bind_positional)
 from .tracking import ATTRIBUTES, CTX, FIT_STATE, VERSION, TrackedDict, TrackedList, bump
 
@@ -603,16 +603,3 @@ class Layer(GraphViews):
 
 __all__ = ["Layer", "InputSpec"]
 
-
-def mark_shape_preserving(*classes) -> None:
-    """Shape inference skips the ``call`` of these layers (output: zeros of the input's shape and dtype) unless
-    a subclass overrides ``call`` or an instance sets ``_shape_preserving_call = None``: running elementwise
-    layers on full-size dummies cost most of the build time of large functional models (EfficientNet)."""
-    for cls in classes:
-        cls._shape_preserving_call = cls.call
-
-
-def _skips_call(layer, inputs, args, kwargs) -> bool:
-    marked = layer.__dict__.get("_shape_preserving_call", type(layer)._shape_preserving_call)
-    return type(layer).call is marked and len(args) == 1 and "mask" not in kwargs \
-        and inputs._value.dtype == layer._compute_dtype

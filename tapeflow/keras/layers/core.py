@@ -11,8 +11,9 @@ from ...ops import math_ops as M
 from ...ops import nn_ops as N
 from .. import activations, constraints, initializers, regularizers
 from .. import backend as K
-from .base import Layer, mark_shape_preserving
+from .base import Layer
 from .input_spec import InputSpec
+from .layer_utils import mark_shape_preserving
 
 
 class Dense(Layer):

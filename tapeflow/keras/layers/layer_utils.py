@@ -167,3 +167,17 @@ def bind_positional(layer, args, kwargs):
             raise TypeError(f"Layer '{layer.name}'.call() got multiple values for argument {n!r}")
         kwargs[n] = v
     return args[:1], kwargs
+
+
+def mark_shape_preserving(*classes) -> None:
+    """Shape inference skips the ``call`` of these layers (output: zeros of the input's shape and dtype) unless
+    a subclass overrides ``call`` or an instance sets ``_shape_preserving_call = None``: running elementwise
+    layers on full-size dummies cost most of the build time of large functional models (EfficientNet)."""
+    for cls in classes:
+        cls._shape_preserving_call = cls.call
+
+
+def _skips_call(layer, inputs, args, kwargs) -> bool:
+    marked = layer.__dict__.get("_shape_preserving_call", type(layer)._shape_preserving_call)
+    return type(layer).call is marked and len(args) == 1 and "mask" not in kwargs \
+        and inputs._value.dtype == layer._compute_dtype

@@ -14,8 +14,9 @@ from ...ops import reduce_ops as R
 from ...ops.norm_ops import fused_normalize
 from .. import constraints, initializers, regularizers
 from .. import backend as K
-from .base import Layer, mark_shape_preserving
+from .base import Layer
 from .input_spec import InputSpec
+from .layer_utils import mark_shape_preserving
 
 
 def _param_config(layer) -> dict:

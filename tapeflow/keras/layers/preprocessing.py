@@ -30,7 +30,8 @@ from ...ops import reduce_ops as R
 from ...ops.einsum_ops import einsum
 from .. import backend as K
 from ._adapt import adapt_batches
-from .base import Layer, mark_shape_preserving
+from .base import Layer
+from .layer_utils import mark_shape_preserving
 
 __all__ = ["Rescaling", "Normalization", "Resizing", "CenterCrop", "RandomCrop", "RandomFlip",
            "UnitNormalization", "RandomRotation", "RandomZoom", "RandomTranslation", "RandomBrightness",

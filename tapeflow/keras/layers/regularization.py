@@ -18,8 +18,9 @@ from ...ops import nn_ops as N
 from ...ops.registry import const
 from .. import regularizers
 from .. import backend as K
-from .base import Layer, mark_shape_preserving
+from .base import Layer
 from .core import Dense
+from .layer_utils import mark_shape_preserving
 
 SELU_ALPHA = 1.6732632423543772848170429916717
 SELU_SCALE = 1.0507009873554804934193349852946
