@@ -128,3 +128,9 @@ def test_an_unknown_keras_operation_class_is_named_in_the_error():
     with pytest.raises(ValueError, match=r"keras\.src\.ops\.numpy\.Frobnicate is not known"):
         keras.layers.deserialize({"module": "keras.src.ops.numpy", "class_name": "Frobnicate",
                                   "config": {"name": "f"}})
+
+
+def test_a_tensorflow_function_on_a_keras_tensor_says_what_to_use_instead():
+    x = keras.Input((4,))
+    with pytest.raises(TypeError, match=r"keras\.ops\.mean, not tf\.reduce_mean"):
+        tf.reduce_mean(x, axis=1)  # Keras 3 refuses TensorFlow functions on KerasTensors too

@@ -86,7 +86,9 @@ class KerasTensor:
     def __array__(self, dtype=None, copy=None):
         raise TypeError(
             f"KerasTensor {self.name} with shape {self._shape} is symbolic (it stands for a model input); "
-            "it cannot be converted to a NumPy array. Call a Model built from it on real data instead.")
+            "it cannot be converted to a NumPy array. A functional model takes keras.layers and keras.ops "
+            "(keras.ops.mean, not tf.reduce_mean); put other code in a Layer's call() or a keras.layers.Lambda, "
+            "or call a Model built from it on real data.")
 
     def __iter__(self):
         raise TypeError("A KerasTensor is symbolic and cannot be iterated; index it (x[:, 0]) instead")
