@@ -451,3 +451,16 @@ def check_loadable(path, kind):
         m.load_weights(path)
     values = {float(w.reshape(-1)[0]) for w in m.get_weights()}
     assert len(values) == 1 and all(np.all(w == w.reshape(-1)[0]) for w in m.get_weights())
+
+
+def test_a_custom_layer_without_kwargs_in_init_gets_told_how_to_fix_it():
+    keras = tf.keras
+
+    class NoKwargs(keras.layers.Layer):
+        def __init__(self, units=2):
+            super().__init__()
+            self.units = units
+
+    config = keras.layers.serialize(NoKwargs(3))
+    with pytest.raises(TypeError, match=r"give NoKwargs.__init__ a \*\*kwargs"):
+        keras.layers.deserialize(config, custom_objects={"NoKwargs": NoKwargs})

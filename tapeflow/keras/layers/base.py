@@ -22,7 +22,7 @@ from .. import constraints, initializers, regularizers
 from .graph_views import GraphViews
 from .input_spec import InputSpec, assert_input_compatibility
 from .layer_utils import (_collect_layers, _has_symbolic, _is_number_list, _resolve_dtype, _shape_struct, _skips_call,
-                          _to_shape_struct, add_metric_value, auto_config, bind_positional)
+                          _to_shape_struct, add_metric_value, auto_config, bind_positional, construct_from_config)
 from .tracking import ATTRIBUTES, CTX, FIT_STATE, VERSION, TrackedDict, TrackedList, bump
 
 _NOT_TRACKED = frozenset({
@@ -576,16 +576,7 @@ class Layer(GraphViews):
 
     @classmethod
     def from_config(cls, config, custom_objects=None):
-        config = dict(config)
-        if isinstance(config.get("dtype"), dict):
-            config["dtype"] = config["dtype"].get("config", {}).get("name", "float32")
-        for key in ("quantization_config", "lora_rank", "lora_alpha", "lora_enabled"):
-            if key in config:
-                if config[key] not in (None, False):
-                    raise ValueError(f"{cls.__name__}.from_config: {key}={config[key]!r} (quantized or LoRA layers) "
-                                     "is not supported")
-                del config[key]
-        return cls(**config)
+        return construct_from_config(cls, config)
 
     def get_build_config(self):
         if self._build_input_shape is not None:

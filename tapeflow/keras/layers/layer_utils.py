@@ -181,3 +181,25 @@ def _skips_call(layer, inputs, args, kwargs) -> bool:
     marked = layer.__dict__.get("_shape_preserving_call", type(layer)._shape_preserving_call)
     return type(layer).call is marked and len(args) == 1 and "mask" not in kwargs \
         and inputs._value.dtype == layer._compute_dtype
+
+
+def construct_from_config(cls, config):
+    """``cls(**config)`` for ``Layer.from_config``: Keras's dtype-policy dicts become names, quantization/LoRA
+    keys are refused unless unset, and a constructor that cannot take the config says how to fix it."""
+    config = dict(config)
+    if isinstance(config.get("dtype"), dict):
+        config["dtype"] = config["dtype"].get("config", {}).get("name", "float32")
+    for key in ("quantization_config", "lora_rank", "lora_alpha", "lora_enabled"):
+        if key in config:
+            if config[key] not in (None, False):
+                raise ValueError(f"{cls.__name__}.from_config: {key}={config[key]!r} (quantized or LoRA layers) "
+                                 "is not supported")
+            del config[key]
+    try:
+        return cls(**config)
+    except TypeError as e:
+        if "unexpected keyword argument" not in str(e):
+            raise
+        raise TypeError(f"{cls.__name__}.from_config: {e}. A layer rebuilt from its config gets every key of "
+                        f"get_config() ({sorted(config)}): give {cls.__name__}.__init__ a **kwargs passed on to "
+                        "super().__init__(**kwargs), or override get_config/from_config.") from None
