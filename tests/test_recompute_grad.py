@@ -124,3 +124,11 @@ def test_recompute_inside_a_model_trains_like_the_plain_model():
         weights.append(m.get_weights())
     for a, b in zip(*weights):
         assert np.array_equal(a, b)
+
+
+def test_a_variable_passed_as_an_argument_counts_once():
+    x = tf.Variable([0.5, -1.0])
+    with tf.GradientTape() as tape:
+        y = tf.reduce_sum(tf.recompute_grad(lambda v: v * x + tf.sin(v))(x))
+    np.testing.assert_allclose(tape.gradient(y, x).numpy(), 2 * np.array([0.5, -1.0]) + np.cos([0.5, -1.0]),
+                               rtol=1e-6)  # d/dx (x*x + sin x); was twice that

@@ -95,7 +95,8 @@ def recompute_grad(f):
                             f"got {type(y).__name__}")
         if not _differentiable(y._value):
             return y
-        variables = tuple(probe._variables.values())
+        passed = {id(t) for t in tensors}  # a variable passed as an argument is an input once, not twice
+        variables = tuple(v for v in probe._variables.values() if id(v) not in passed)
         inputs = tensors + variables
         n_in = len(tensors)
         cache = {}

@@ -26,7 +26,7 @@ _ALIASES = {"Loss": (".losses", "Loss"), "Metric": (".metrics", "Metric"), "Opti
             "DTypePolicy": (".dtype_policies", "DTypePolicy"),
             "FloatDTypePolicy": (".dtype_policies", "FloatDTypePolicy"),
             "name_scope": ("tapeflow.framework", "name_scope"), "device": ("tapeflow.framework", "device"),
-            "remat": ("tapeflow", "recompute_grad")}
+            "remat": ("tapeflow", "recompute_grad"), "RematScope": (".remat_scope", "RematScope")}
 
 
 def version() -> str:

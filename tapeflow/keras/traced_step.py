@@ -140,6 +140,8 @@ def _layers_reason(model) -> str | None:
         if type(layer) not in _TRACEABLE_LAYERS:
             return (f"layer '{layer.name}' ({type(layer).__name__}) is not a built-in layer known to be "
                     "traceable (its call() could depend on the data in Python)")
+        if layer.__dict__.get("_remat_mode") is not None:
+            return f"layer '{layer.name}' was made under a keras.RematScope (its call runs again in the backward pass)"
         owner = getattr(layer, "cell", layer)  # a recurrent layer's activations live on its cell
         for attr in ("activation", "recurrent_activation"):
             act = getattr(owner, attr, None)

@@ -19,6 +19,8 @@ from ...autodiff.tensor import Tensor, Variable, convert_to_tensor
 from ...ops import array_ops as A
 from .. import backend as K
 from .. import constraints, initializers, regularizers
+from ..remat_scope import SCOPES as REMAT_SCOPES
+from ..remat_scope import get_current_remat_mode, remat_call
 from .graph_views import GraphViews
 from .input_spec import InputSpec, assert_input_compatibility
 from .layer_utils import (_collect_layers, _has_symbolic, _is_number_list, _resolve_dtype, _shape_struct, _skips_call,
@@ -71,6 +73,7 @@ class Layer(GraphViews):
         d["_build_input_shape"] = None
         d["_batch_input_shape"] = None
         d["name"] = None
+        d["_remat_mode"] = get_current_remat_mode() if REMAT_SCOPES and REMAT_SCOPES[-1].mode else None
         return obj
 
     def __init__(self, trainable=True, name=None, dtype=None, **kwargs):
@@ -478,6 +481,8 @@ class Layer(GraphViews):
         try:
             if ctx.shape_inference and _skips_call(self, inputs, args, kwargs):
                 outputs = Tensor._wrap(np.zeros(inputs._value.shape, inputs._value.dtype))  # no full-size work
+            elif self._remat_mode is not None and not ctx.shape_inference:
+                outputs = remat_call(self, inputs, args[1:], kwargs)  # under a keras.RematScope
             else:
                 outputs = self.call(inputs, *args[1:], **kwargs)
         finally:
