@@ -115,12 +115,21 @@ def recompute_grad(f):
                 gs = tape.gradient(out, list(inputs), output_gradients=g)
             finally:
                 _restore_state(now)
-            cache["g"], cache["gs"] = g._value, gs
+            cache["g"], cache["gs"], cache["pending"] = g._value, gs, set(expected)
             return gs
 
         def make_vjp(i):
-            return lambda g, ans, *xs: gradients(g)[i]
+            def vjp(g, ans, *xs):
+                gi = gradients(g)[i]
+                pending = cache.get("pending")
+                if pending is not None:
+                    pending.discard(i)
+                    if not pending:  # every input had its share: hold no gradient arrays until the walk ends
+                        cache.clear()
+                return gi
+            return vjp
 
+        expected: list = []  # the inputs whose gradient the (first) recording tape asks for
         prim = Primitive(f"recompute_grad:{getattr(f, '__name__', 'fn')}", None,
                          [make_vjp(i) for i in range(len(inputs))])
         out = Tensor._wrap(y._value)
@@ -129,6 +138,8 @@ def recompute_grad(f):
             mask = [(id(a) in w or (a._trainable and tape._auto_watch)) and _differentiable(a._value)
                     for a in inputs]
             if any(mask):
+                if not expected:
+                    expected.extend(k for k, m in enumerate(mask) if m)
                 for k, a in enumerate(inputs):
                     if mask[k] and k >= n_in:
                         w[id(a)] = a

@@ -418,15 +418,16 @@ def _flatten(x) -> list:
 
 
 def _unflatten(structure, flat: list):
-    it = iter(flat)
+    return _build(structure, iter(flat))
 
-    def build(s):
-        if isinstance(s, (list, tuple)):
-            vals = [build(v) for v in s]
-            return type(s)(vals) if isinstance(s, list) else tuple(vals)
-        if isinstance(s, dict):
-            built = {k: build(s[k]) for k in sorted(s, key=str)}
-            return {k: built[k] for k in s}
-        return next(it)
 
-    return build(structure)
+def _build(s, it):
+    # (a module function, not a closure that calls itself: such a closure is a reference cycle that would
+    # keep the gradient arrays alive until the garbage collector runs)
+    if isinstance(s, (list, tuple)):
+        vals = [_build(v, it) for v in s]
+        return type(s)(vals) if isinstance(s, list) else tuple(vals)
+    if isinstance(s, dict):
+        built = {k: _build(s[k], it) for k in sorted(s, key=str)}
+        return {k: built[k] for k in s}
+    return next(it)
