@@ -45,13 +45,13 @@ def pack_sequence_as(structure, flat_sequence, expand_composites=False):
     need = len(flatten(structure))
     if len(flat) != need:
         raise ValueError(f"pack_sequence_as: the structure has {need} leaves but flat_sequence has {len(flat)}")
-    it = iter(flat)
+    return _pack(structure, iter(flat))
 
-    def build(s):
-        if not is_nested(s):
-            return next(it)
-        return _rebuild(s, [build(c) for c in _children(s)])
-    return build(structure)
+
+def _pack(s, it):  # (not a self-calling closure: that reference cycle would hold the leaves until the GC ran)
+    if not is_nested(s):
+        return next(it)
+    return _rebuild(s, [_pack(c, it) for c in _children(s)])
 
 
 def assert_same_structure(nest1, nest2, check_types=True, expand_composites=False) -> None:

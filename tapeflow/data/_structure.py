@@ -88,18 +88,17 @@ def flatten(s) -> list:
 
 def pack_as(structure, flat):
     """Rebuild ``structure``'s nesting from a flat sequence of leaves."""
-    it = iter(flat)
+    return _pack(structure, iter(flat))
 
-    def build(s):
-        if isinstance(s, dict):
-            built = {k: build(s[k]) for k in sorted(s)}
-            return {k: built[k] for k in s}
-        if isinstance(s, tuple):
-            items = [build(v) for v in s]
-            return type(s)(*items) if hasattr(s, "_fields") else tuple(items)
-        return next(it)
 
-    return build(structure)
+def _pack(s, it):  # (not a self-calling closure: that cycle would hold each batch until the GC ran)
+    if isinstance(s, dict):
+        built = {k: _pack(s[k], it) for k in sorted(s)}
+        return {k: built[k] for k in s}
+    if isinstance(s, tuple):
+        items = [_pack(v, it) for v in s]
+        return type(s)(*items) if hasattr(s, "_fields") else tuple(items)
+    return next(it)
 
 
 def map_structure(fn, s):
