@@ -421,3 +421,34 @@ def test_transpose_default_perm_and_unstack_use_python_ints():
         parts = tf.unstack(x, axis=1)
     np.testing.assert_allclose(tape.gradient(y, x).numpy(), [[1, 1, 1], [2, 2, 2]])
     assert [p.numpy().tolist() for p in parts] == [[0.0, 3.0], [1.0, 4.0], [2.0, 5.0]]
+
+
+def test_gradients_and_datasets_leave_no_reference_cycle_holding_tensors():
+    """Arrays held by a reference cycle live until the garbage collector runs (a self-calling closure in
+    tape.gradient kept every recomputed layer's gradients alive through the backward pass)."""
+    import gc
+
+    import tapeflow as tf
+    dense = tf.keras.layers.Dense(8, activation="relu")
+    x = tf.constant(np.ones((4, 6), "float32"))
+    ds = tf.data.Dataset.from_tensor_slices({"a": np.ones((8, 3), "float32"), "b": np.zeros(8)}).batch(4)
+
+    def work():
+        with tf.GradientTape() as tape:
+            y = tf.reduce_sum(tf.recompute_grad(dense)(x)) + tf.reduce_sum(dense(x))
+        grads = tape.gradient(y, {"w": dense.trainable_variables})
+        batches = [tf.nest.pack_sequence_as(b, tf.nest.flatten(b)) for b in ds]
+        return grads, batches
+    work()  # first calls load modules and build the layer
+    gc.collect()
+    gc.disable()
+    gc.set_debug(gc.DEBUG_SAVEALL)
+    try:
+        work()
+        gc.collect()
+        cyclic = [type(o).__name__ for o in gc.garbage if isinstance(o, (tf.Tensor, np.ndarray))]
+    finally:
+        gc.set_debug(0)
+        gc.garbage.clear()
+        gc.enable()
+    assert cyclic == []
