@@ -57,6 +57,7 @@ def _layer_classes() -> dict:
     from ..models import Functional, Model, Sequential
     from ..models.functional import OpLayer
     from ..utils import feature_space  # noqa: F401  (FeatureSpace and its TFDIdentity, saved as layers)
+    from .. import distillation  # noqa: F401  (Distiller, saved as a model)
     table = {n: globals()[n] for n in _BUILTIN_NAMES}
     table.update({"Model": Model, "Functional": Functional, "Sequential": Sequential, "OpLayer": OpLayer})
     stack = list(Layer.__subclasses__())
@@ -83,6 +84,8 @@ def serialize(layer) -> dict:
     module = "keras" if kind in ("Sequential", "Model") else "keras.layers"
     if kind == "Functional":  # Keras 3 resolves Functional only by its private module path
         module = "keras.src.models.functional"
+    if type(layer).__module__.startswith("tapeflow.keras.distillation"):
+        module = "keras.distillation"
     out = serialize_keras_object(layer, module=module)
     if kind == "Functional":
         out["registered_name"] = "Functional"
