@@ -395,3 +395,28 @@ def test_mixed_precision_policy_and_mask_propagation():
     t._keras_mask = tf.constant([True, False])
     assert layers.Dense(3)(t)._keras_mask is t._keras_mask  # Dense supports masking
     assert layers.Flatten()(t)._keras_mask is None
+
+
+def test_a_one_item_output_list_returns_the_tensor_itself_as_keras():
+    keras = tf.keras
+    inp = keras.Input((3,))
+    m = keras.Model(inp, [keras.layers.Dense(2)(inp)])
+    assert isinstance(m.outputs, list) and len(m.outputs) == 1
+    assert isinstance(m(np.ones((4, 3), "float32")), tf.Tensor)
+    assert m.predict(np.ones((4, 3)), verbose=0).shape == (4, 2)
+    m.compile("sgd", "mse")
+    assert sorted(m.fit(np.ones((4, 3)), np.ones((4, 2)), verbose=0).history) == ["loss"]
+
+
+@pytest.mark.parametrize("kind", ["functional", "sequential"])
+def test_integer_data_takes_the_dtype_of_its_input_as_keras(kind):
+    keras = tf.keras
+    inp = keras.Input((3,))
+    if kind == "functional":
+        m = keras.Model(inp, keras.layers.Dense(2)(inp))
+    else:
+        m = keras.Sequential([inp, keras.layers.Dense(2)])
+    xi = np.arange(12, dtype="int64").reshape(4, 3)
+    np.testing.assert_allclose(m.predict(xi, verbose=0), m.predict(xi.astype("float32"), verbose=0), rtol=1e-6)
+    m.compile("sgd", "mse")
+    m.fit(xi, np.ones((4, 2)), verbose=0)

@@ -152,8 +152,8 @@ def standardize_inputs(model, inputs, struct, flat_refs) -> list:
     for i, (x, ref) in enumerate(zip(flat, flat_refs)):
         if not isinstance(x, Tensor):
             x = convert_to_tensor(np.asarray(x))
-        if x._value.dtype != ref._dtype and x._value.dtype.kind == "f" and ref._dtype.kind == "f":
-            x = A.cast(x, ref._dtype)
+        if x._value.dtype != ref._dtype and x._value.dtype.kind in "biuf" and ref._dtype.kind in "biuf":
+            x = A.cast(x, ref._dtype)  # as Keras: data takes the dtype of its Input (ints for a float model)
         x = _adjust_rank(x, ref)
         shape = x._value.shape
         if len(shape) != len(ref._shape) or any(r is not None and r != d for r, d in zip(ref._shape, shape)):
@@ -186,7 +186,10 @@ def run_graph(model, inputs, training=None, mask=None):
         else:
             for t, v in zip(outs, _flatten_values(out)):
                 values[id(t)] = v
-    return map_struct(value_of, model._outputs_struct)
+    struct = model._outputs_struct
+    if isinstance(struct, (list, tuple)) and len(struct) == 1:  # Model(x, [y]) returns y itself, as Keras's
+        return value_of(struct[0]) if isinstance(struct[0], KerasTensor) else map_struct(value_of, struct[0])
+    return map_struct(value_of, struct)
 
 
 def _flatten_values(x) -> list:

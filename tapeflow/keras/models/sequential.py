@@ -1,6 +1,8 @@
 """``keras.Sequential``: a plain stack of layers, each feeding the next."""
 from __future__ import annotations
 
+from ...autodiff.tensor import Tensor
+from ...ops import array_ops as A
 from ..layers.base import _SCOPE, Layer
 from ..layers.core import InputLayer
 from .keras_tensor import KerasTensor
@@ -132,6 +134,10 @@ class Sequential(Model):
         x = inputs
         for layer in self._seq_layers:
             if type(layer) is InputLayer:
+                want = layer.output._dtype  # as Keras: data takes its Input's dtype (ints for a float model)
+                if isinstance(x, Tensor) and x._value.dtype != want and x._value.dtype.kind in "biuf" \
+                        and want.kind in "biuf":
+                    x = A.cast(x, want)
                 continue
             x = layer(x)
         return x
