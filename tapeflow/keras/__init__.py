@@ -17,7 +17,8 @@ from .models import Model, Sequential  # noqa: F401
 __version__ = "3.15.1"  # the Keras API (names, arguments, defaults, weight layouts) tapeflow.keras follows
 
 _LAZY = ("losses", "metrics", "optimizers", "callbacks", "datasets", "utils", "mixed_precision", "saving",
-         "preprocessing", "applications", "ops", "random", "config", "tree", "dtype_policies", "distillation")
+         "preprocessing", "applications", "ops", "random", "config", "tree", "dtype_policies", "distillation",
+         "wrappers")
 
 # Keras 3's top-level names for classes and helpers that live in submodules: name -> (module, attribute)
 _ALIASES = {"Loss": (".losses", "Loss"), "Metric": (".metrics", "Metric"), "Optimizer": (".optimizers", "Optimizer"),
