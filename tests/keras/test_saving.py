@@ -464,3 +464,24 @@ def test_a_custom_layer_without_kwargs_in_init_gets_told_how_to_fix_it():
     config = keras.layers.serialize(NoKwargs(3))
     with pytest.raises(TypeError, match=r"give NoKwargs.__init__ a \*\*kwargs"):
         keras.layers.deserialize(config, custom_objects={"NoKwargs": NoKwargs})
+
+
+def test_a_model_pickles_through_its_keras_archive_and_trains_on_identically():
+    import copy
+    import pickle
+    keras = tf.keras
+    inp = keras.Input((4,))
+    h = keras.layers.Dense(8, activation="relu")(inp)
+    m = keras.Model(inp, keras.ops.mean(h, axis=-1, keepdims=True) + keras.layers.Dense(1)(h))
+    m.compile(keras.optimizers.Adam(0.01), "mse", metrics=["mae"])
+    x = np.random.default_rng(0).random((32, 4)).astype("float32")
+    y = np.random.default_rng(1).random((32, 1)).astype("float32")
+    m.fit(x, y, epochs=2, verbose=0)
+    again = pickle.loads(pickle.dumps(m))
+    assert int(again.optimizer.iterations.numpy()) == int(m.optimizer.iterations.numpy()) == 2
+    h1 = m.fit(x, y, epochs=1, verbose=0, shuffle=False).history
+    h2 = again.fit(x, y, epochs=1, verbose=0, shuffle=False).history
+    assert h1 == h2
+    twin = copy.deepcopy(m)  # attribute by attribute: independent variables
+    twin.layers[1].kernel.assign(np.zeros((4, 8), "float32"))
+    assert np.abs(m.layers[1].kernel.numpy()).sum() > 0
