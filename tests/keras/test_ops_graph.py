@@ -134,3 +134,64 @@ def test_a_tensorflow_function_on_a_keras_tensor_says_what_to_use_instead():
     x = keras.Input((4,))
     with pytest.raises(TypeError, match=r"keras\.ops\.mean, not tf\.reduce_mean"):
         tf.reduce_mean(x, axis=1)  # Keras 3 refuses TensorFlow functions on KerasTensors too
+
+
+# -- a functional model nested in another and called twice ----------------------------------------------
+NESTED_IO = np.load(os.path.join(HERE, "nested_io.npz"))
+with open(os.path.join(HERE, "nested_config.json"), encoding="utf-8") as _f:
+    NESTED_REF = json.load(_f)
+
+
+def _nested_outputs(m):
+    return m.predict(NESTED_IO["x"], verbose=0)
+
+
+def test_a_keras_file_with_a_nested_model_called_twice_computes_kerass_outputs():
+    m = keras.models.load_model(os.path.join(HERE, "nested.keras"))
+    for got, i in zip(_nested_outputs(m), range(2)):  # node indices of "sub" in arguments are Keras 3's
+        np.testing.assert_allclose(got, NESTED_IO[f"y{i}"], rtol=1e-5, atol=1e-6)
+
+
+def test_node_indices_of_a_nested_model_are_written_as_keras_writes_them(tmp_path):
+    keras.backend.clear_session()
+    m = spec.build_nested(keras)
+    ours = json.loads(json.dumps(m.get_config()))
+    for got, want in zip(ours["layers"], NESTED_REF["layers"]):
+        assert got["name"] == want["name"]
+        strip = [{"args": n["args"], "kwargs": {k: v for k, v in n["kwargs"].items() if k != "mask"}}
+                 for n in want["inbound_nodes"]]  # (Keras passes mask=None to a nested model: same call)
+        assert got["inbound_nodes"] == strip, got["name"]
+    assert ours["input_layers"] == NESTED_REF["input_layers"]
+    assert ours["output_layers"] == NESTED_REF["output_layers"]  # here a nested model counts one more node
+
+
+def test_files_tapeflow_wrote_before_the_keras_node_indices_still_load(tmp_path):
+    """Older tapeflow files counted one more node in arguments too; their metadata has no tapeflow_format."""
+    m = keras.models.load_model(os.path.join(HERE, "nested.keras"))
+    new = str(tmp_path / "new.keras")
+    m.save(new)
+    with zipfile.ZipFile(new) as z:
+        config = json.loads(z.read("config.json"))
+        meta = json.loads(z.read("metadata.json"))
+        weights = z.read("model.weights.h5")
+
+    def shift(v):
+        if isinstance(v, dict):
+            if v.get("class_name") == "__keras_tensor__" and v["config"]["keras_history"][0] == "sub":
+                v["config"]["keras_history"][1] += 1
+            for e in v.values():
+                shift(e)
+        elif isinstance(v, list):
+            for e in v:
+                shift(e)
+    for layer in config["config"]["layers"]:
+        shift(layer["inbound_nodes"])
+    del meta["tapeflow_format"]
+    old = str(tmp_path / "old.keras")
+    with zipfile.ZipFile(old, "w") as z:
+        z.writestr("metadata.json", json.dumps(meta))
+        z.writestr("config.json", json.dumps(config))
+        z.writestr("model.weights.h5", weights)
+    for path in (new, old):
+        for got, i in zip(_nested_outputs(keras.models.load_model(path)), range(2)):
+            np.testing.assert_allclose(got, NESTED_IO[f"y{i}"], rtol=1e-5, atol=1e-6)

@@ -215,16 +215,22 @@ class Functional(Model):
 
 
 # -- config -------------------------------------------------------------------------------
+# Keras 3 numbers a layer's nodes in a config by the nodes of this model only. A reference in
+# input_layers/output_layers to a nested functional model counts one more (its "own" first node, a
+# Keras 2 survival); a reference inside a node's arguments does not. Files tapeflow wrote before it
+# followed this (no "tapeflow_format" in their metadata) counted one more in the arguments too.
+LEGACY_ARG_OFFSET = [False]  # set by keras_zip.load_model while it reads such a file
+
+
 def _kept_nodes(model):
-    """For each layer: its node indices (in the layer) that belong to this model's graph."""
+    """For each layer: its node indices (in the layer) -> their index among this model's nodes."""
     g = model._self_graph
     kept = {}
     for op in g.operations:
-        offset = 1 if _is_functional(op) else 0
         idx = {}
         for i, node in enumerate(op._inbound_nodes):
             if id(node) in g.node_ids:
-                idx[i] = len(idx) + offset
+                idx[i] = len(idx)
         kept[op] = idx
     return kept
 
@@ -273,17 +279,17 @@ def functional_get_config(model) -> dict:
 
     def ref(t):
         op, ni, ti = t._keras_history
-        return [op.name, kept[op][ni], ti]
+        return [op.name, kept[op][ni] + (1 if _is_functional(op) else 0), ti]
     return {"name": model.name, "trainable": model.trainable, "layers": layer_configs,
             "input_layers": map_struct(ref, model._inputs_struct, leaf=lambda v: isinstance(v, KerasTensor)),
             "output_layers": map_struct(ref, model._outputs_struct, leaf=lambda v: isinstance(v, KerasTensor))}
 
 
-def _tensor_at(created, name, node_index, tensor_index):
+def _tensor_at(created, name, node_index, tensor_index, in_args=False):
     if name not in created:
         raise IndexError(name)
     layer = created[name]
-    if _is_functional(layer):
+    if _is_functional(layer) and (not in_args or LEGACY_ARG_OFFSET[0]):
         node_index -= 1
     if node_index >= len(layer._inbound_nodes):
         raise IndexError(name)
@@ -294,7 +300,7 @@ def _deser_arg(v, created):
     if isinstance(v, dict):
         cn = v.get("class_name")
         if cn == "__keras_tensor__":
-            return _tensor_at(created, *v["config"]["keras_history"])
+            return _tensor_at(created, *v["config"]["keras_history"], in_args=True)
         if cn == "__slice__":
             c = v["config"]
             return slice(_deser_arg(c["start"], created), _deser_arg(c["stop"], created),

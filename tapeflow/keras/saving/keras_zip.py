@@ -193,7 +193,7 @@ def save_model(model, filepath, overwrite: bool = True, include_optimizer: bool 
     from .weights_h5 import write_weights_group
     config = model_config(model)
     metadata = {"keras_version": KERAS_VERSION, "date_saved": datetime.datetime.now().strftime("%Y-%m-%d@%H:%M:%S"),
-                "tapeflow_version": _tapeflow_version()}
+                "tapeflow_version": _tapeflow_version(), "tapeflow_format": 2}
     buf = io.BytesIO()
     with h5py.File(buf, "w") as f:
         write_weights_group(f, model, include_optimizer=include_optimizer)
@@ -251,12 +251,19 @@ def load_model(filepath, custom_objects=None, compile: bool = True, safe_mode: b
     filepath = str(filepath)
     zf, names = open_archive(filepath)
     with zf:
+        meta = {}
         if METADATA_FILE in names:
-            parse_json(_read_entry(zf, names[METADATA_FILE], filepath, 1 << 20), filepath, METADATA_FILE)
+            meta = parse_json(_read_entry(zf, names[METADATA_FILE], filepath, 1 << 20), filepath, METADATA_FILE)
         config = parse_json(_read_entry(zf, names[CONFIG_FILE], filepath, MAX_JSON_BYTES), filepath, CONFIG_FILE)
         if "class_name" not in config:
             raise ModelFileError(filepath, f"{CONFIG_FILE} has no 'class_name'; not a Keras model config")
-        model = build_model(config, filepath, custom_objects=custom_objects, safe_mode=safe_mode)
+        from ..models import functional
+        old_tapeflow = isinstance(meta, dict) and "tapeflow_version" in meta and "tapeflow_format" not in meta
+        functional.LEGACY_ARG_OFFSET[0] = old_tapeflow
+        try:
+            model = build_model(config, filepath, custom_objects=custom_objects, safe_mode=safe_mode)
+        finally:
+            functional.LEGACY_ARG_OFFSET[0] = False
         cc = config.get("compile_config")
         if compile and cc:
             compile_from_config(model, cc, filepath, custom_objects=custom_objects)
