@@ -42,6 +42,7 @@ def save_model(model, filepath, overwrite: bool = True, include_optimizer: bool 
             f.attrs["backend"] = "numpy"
             f.attrs["keras_version"] = KERAS_VERSION
             f.attrs["model_config"] = json.dumps(legacy_cfg, default=_json_default)
+            f.attrs["tapeflow_format"] = 2  # Keras 3's node numbering (models/functional.py)
             mw = f.create_group("model_weights")
             layers = _weight_layers(model)
             mw.attrs["layer_names"] = [layer.name.encode("utf8") for layer in layers]
@@ -140,7 +141,13 @@ def load_model(filepath, custom_objects=None, compile: bool = True, safe_mode: b
         if not isinstance(raw, str):
             raise ModelFileError(filepath, f"its 'model_config' attribute is {type(raw).__name__}, not JSON text")
         config = parse_json(raw, filepath, "model_config")
-        model = build_model(config, filepath, custom_objects=custom_objects, safe_mode=safe_mode)
+        from ..models import functional
+        functional.LEGACY_ARG_OFFSET[0] = h5_text_attr(f, "backend", filepath) == "numpy" \
+            and "tapeflow_format" not in f.attrs  # written by tapeflow before it numbered nodes as Keras 3
+        try:
+            model = build_model(config, filepath, custom_objects=custom_objects, safe_mode=safe_mode)
+        finally:
+            functional.LEGACY_ARG_OFFSET[0] = False
         load_legacy_weights(model, f, filepath)
         tc_raw = h5_text_attr(f, "training_config", filepath)
         if compile and tc_raw:
