@@ -91,7 +91,7 @@ def serialize(layer) -> dict:
         out["registered_name"] = "Functional"
     build = layer.get_build_config() if layer.built and not hasattr(layer, "_self_graph") else None
     if build is not None:
-        out["build_config"] = {"input_shape": _jsonable_shape(build["input_shape"])}
+        out["build_config"] = {k: _jsonable_shape(v) for k, v in build.items()}
     return out
 
 

@@ -199,6 +199,12 @@ class MultiHeadAttention(Layer):
     def compute_output_shape(self, query_shape, value_shape=None, key_shape=None):
         return tuple(query_shape[:-1]) + (self._output_shape or query_shape[-1],)
 
+    # Keras's public names for the projections (its weight files store them under these names)
+    query_dense = property(lambda self: self._query_dense)
+    key_dense = property(lambda self: self._key_dense)
+    value_dense = property(lambda self: self._value_dense)
+    output_dense = property(lambda self: self._output_dense)
+
     def get_config(self):
         config = super().get_config()
         config.update({
@@ -234,6 +240,8 @@ class GroupedQueryAttention(MultiHeadAttention):
     >>> out.shape.as_list(), scores.shape.as_list(), [tuple(w.shape) for w in gqa.weights][2]
     ([3, 5, 8], [3, 4, 5, 5], (8, 2, 4))
     """
+
+    query_dense = key_dense = value_dense = output_dense = None  # Keras's GQA has no such names: files say _key_dense
 
     def __init__(self, head_dim, num_query_heads, num_key_value_heads, dropout=0.0, use_bias=True,
                  sliding_window=None, flash_attention=None, kernel_initializer="glorot_uniform",

@@ -23,8 +23,9 @@ from ..remat_scope import SCOPES as REMAT_SCOPES
 from ..remat_scope import get_current_remat_mode, remat_call
 from .graph_views import GraphViews
 from .input_spec import InputSpec, assert_input_compatibility
-from .layer_utils import (_collect_layers, _has_symbolic, _is_number_list, _resolve_dtype, _shape_struct, _skips_call,
-                          _to_shape_struct, add_metric_value, auto_config, bind_positional, construct_from_config)
+from .layer_utils import (_collect_layers, _has_symbolic, _is_number_list, _other_tensor_args, _resolve_dtype,
+                          _shape_struct, _skips_call, add_metric_value, auto_config, bind_positional,
+                          build_from_build_config, construct_from_config)
 from .tracking import ATTRIBUTES, CTX, FIT_STATE, VERSION, TrackedDict, TrackedList, bump
 
 _NOT_TRACKED = frozenset({
@@ -464,8 +465,8 @@ class Layer(GraphViews):
         if sig[1]:
             if kwargs.get("mask") is None:
                 kwargs.pop("mask", None)
-                if prev_mask is not None:
-                    kwargs["mask"] = prev_mask
+                if prev_mask is not None and not _other_tensor_args(args, kwargs):
+                    kwargs["mask"] = prev_mask  # as Keras: only a call with one tensor argument gets its mask
             else:
                 prev_mask = kwargs["mask"]
         elif "mask" in kwargs:
@@ -536,6 +537,7 @@ class Layer(GraphViews):
         try:
             if named:
                 self.build(**named)
+                self.__dict__["_build_shapes_dict"] = dict(named)  # Keras's build_config "shapes_dict"
             else:
                 self.build(shapes)
         finally:
@@ -584,14 +586,15 @@ class Layer(GraphViews):
         return construct_from_config(cls, config)
 
     def get_build_config(self):
+        named = self.__dict__.get("_build_shapes_dict")
+        if named and len(named) > 1:  # build(query_shape=..., value_shape=...), as Keras writes it
+            return {"shapes_dict": named}
         if self._build_input_shape is not None:
             return {"input_shape": self._build_input_shape}
         return None
 
     def build_from_config(self, config) -> None:
-        shape = (config or {}).get("input_shape")
-        if shape is not None and not self.built:
-            self._build_from_shapes(_to_shape_struct(shape))
+        build_from_build_config(self, config)
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} name={self.name}, built={self.built}>"

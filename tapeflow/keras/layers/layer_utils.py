@@ -203,3 +203,27 @@ def construct_from_config(cls, config):
         raise TypeError(f"{cls.__name__}.from_config: {e}. A layer rebuilt from its config gets every key of "
                         f"get_config() ({sorted(config)}): give {cls.__name__}.__init__ a **kwargs passed on to "
                         "super().__init__(**kwargs), or override get_config/from_config.") from None
+
+
+def _other_tensor_args(args, kwargs) -> bool:
+    """Whether a call passes tensors beyond its first argument (``rnn(x, initial_state=s)``): Keras then gives
+    ``call`` no ``mask`` of its own accord (it fills only ``<name>_mask`` parameters)."""
+    for v in list(args[1:]) + [v for k, v in kwargs.items() if k not in ("mask", "training")]:
+        if isinstance(v, Tensor) or (isinstance(v, (list, tuple)) and any(isinstance(e, Tensor) for e in v)):
+            return True
+    return False
+
+
+def build_from_build_config(layer, config) -> None:
+    """``Layer.build_from_config``: Keras's ``{"input_shape": ...}`` or ``{"shapes_dict": {"query_shape": ...}}``."""
+    config = config or {}
+    if layer.built:
+        return
+    if config.get("shapes_dict"):
+        named = {k: _to_shape_struct(v) for k, v in config["shapes_dict"].items()}
+        params = inspect.signature(layer.build).parameters
+        fits = set(named) <= set(params) or any(p.kind == p.VAR_KEYWORD for p in params.values())
+        # (a layer whose build() takes one shape where Keras's takes several: the first is its input's)
+        layer._build_from_shapes(next(iter(named.values())), named if fits else None)
+    elif config.get("input_shape") is not None:
+        layer._build_from_shapes(_to_shape_struct(config["input_shape"]))

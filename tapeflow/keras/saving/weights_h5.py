@@ -18,6 +18,7 @@ once, at the first path that reaches it.
 """
 from __future__ import annotations
 
+import inspect
 import re
 import warnings
 
@@ -82,8 +83,30 @@ def _children(obj):
             items.append((k, v))
     if isinstance(obj, Model) and not is_graph:
         items.append(("layers", obj.layers))
+    items.extend(_public_properties(obj))
     items.sort(key=lambda kv: _name_key(kv[0]))
     return out + items
+
+
+def _public_properties(obj) -> list:
+    """Public properties of the layer's own classes (below Layer/Model) that return a sub-layer: Keras walks
+    ``dir(obj)``, public names first, so ``MultiHeadAttention.key_dense`` names what ``_key_dense`` holds."""
+    from ..layers.base import Layer
+    from ..models.model import Model
+    out, names = [], set()
+    for cls in type(obj).__mro__:
+        if cls in (Layer, Model) or cls is object:
+            break
+        names.update(n for n, a in vars(cls).items() if isinstance(a, property) and not n.startswith("_"))
+    for name in sorted(names):
+        if isinstance(inspect.getattr_static(type(obj), name), property):  # (a subclass may hide it)
+            try:
+                value = getattr(obj, name)
+            except Exception:  # noqa: BLE001 (a property that cannot answer now holds nothing to save)
+                continue
+            if _is_saveable(value):
+                out.append((name, value))
+    return out
 
 
 def walk_saveables(model, legacy: bool = False):
@@ -131,6 +154,11 @@ def own_variables(obj) -> list:
     """The variables an object stores itself (not its sub-layers'), in Keras order."""
     if _is_optimizer(obj):
         return optimizer_variables_keras_order(obj)
+    saved = getattr(type(obj), "_saved_variables", None)  # a quantized layer: Keras's save_own_variables order
+    if saved is not None:
+        ordered = saved(obj)
+        if ordered is not None:
+            return ordered
     return list(obj.__dict__.get("_trainable_variables", [])) + list(obj.__dict__.get("_non_trainable_variables", []))
 
 
