@@ -227,7 +227,9 @@ class _IndexLookup(Layer):
                        "mask_token": self.mask_token, "oov_token": self.oov_token, "invert": self.invert,
                        "output_mode": self.output_mode, "pad_to_max_tokens": self.pad_to_max_tokens,
                        "sparse": False, "vocabulary": list(self._vocab) or None,
-                       "idf_weights": None if self._idf is None else self._idf.tolist()})
+                       "idf_weights": None if self._idf is None else self._idf.tolist(),
+                       "vocabulary_size": self.vocabulary_size() if self._vocab else None,
+                       "oov_method": "floormod", "salt": None})
         return config
 
 

@@ -92,8 +92,15 @@ class ZeroPadding1D(ZeroPadding2D):
 
     rank = 1
 
-    def __init__(self, padding=1, **kwargs):
+    def __init__(self, padding=1, data_format=None, **kwargs):
         super().__init__(padding, **kwargs)
+        self.data_format = K.standardize_data_format(data_format)  # (Keras 3 pads channels_first steps too)
+
+    def get_config(self):  # Keras's: one (before, after) pair, and the data_format
+        config = super().get_config()
+        config["padding"] = tuple(self.padding[0])
+        config["data_format"] = self.data_format
+        return config
 
 
 class Cropping2D(_Spatial):
@@ -142,6 +149,11 @@ class Cropping1D(Cropping2D):
 
     def __init__(self, cropping=(1, 1), **kwargs):
         super().__init__(cropping, **kwargs)
+
+    def get_config(self):  # Keras's: one (start, end) pair
+        config = super().get_config()
+        config["cropping"] = tuple(self.cropping[0])
+        return config
 
 
 class UpSampling2D(_Spatial):

@@ -148,5 +148,5 @@ class TextVectorization(Layer):
                        "output_sequence_length": self.output_sequence_length,
                        "pad_to_max_tokens": self.pad_to_max_tokens, "sparse": False, "ragged": False,
                        "vocabulary": lookup["vocabulary"], "idf_weights": lookup["idf_weights"],
-                       "encoding": self.encoding})
+                       "encoding": self.encoding, "vocabulary_size": self.vocabulary_size()})
         return config
