@@ -485,3 +485,17 @@ def test_a_model_pickles_through_its_keras_archive_and_trains_on_identically():
     twin = copy.deepcopy(m)  # attribute by attribute: independent variables
     twin.layers[1].kernel.assign(np.zeros((4, 8), "float32"))
     assert np.abs(m.layers[1].kernel.numpy()).sum() > 0
+
+
+def test_a_recurrent_layers_activity_regularizer_survives_saving(tmp_path):
+    keras = tf.keras
+    x = np.ones((2, 3, 2), "float32")
+    m = keras.Sequential([keras.Input((3, 2)), keras.layers.LSTM(2, activity_regularizer="l2"),
+                          keras.layers.Dense(1)])
+    m(x)
+    path = str(tmp_path / "m.keras")
+    m.save(path)
+    again = keras.models.load_model(path)
+    again(x)
+    assert len(m.losses) == len(again.losses) == 1  # the regularizer was not in the LSTM's config
+    np.testing.assert_allclose(float(again.losses[0]), float(m.losses[0]), rtol=1e-6)

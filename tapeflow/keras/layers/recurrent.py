@@ -23,7 +23,7 @@ from ...ops import array_ops as A
 from ...ops import math_ops as M
 from ...ops import rnn_ops
 from ...ops.registry import const
-from .. import activations
+from .. import activations, regularizers
 from .base import Layer
 from .input_spec import InputSpec
 from .rnn_cells import GRUCell, LSTMCell, SimpleRNNCell, StackedRNNCells
@@ -217,6 +217,7 @@ class RNN(Layer):
             for k in ("name", "trainable", "dtype"):
                 cell_config.pop(k, None)
             config.update(cell_config)
+            config["activity_regularizer"] = regularizers.serialize(self.activity_regularizer)  # (it was lost)
         return config
 
     @classmethod
