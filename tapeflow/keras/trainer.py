@@ -74,6 +74,16 @@ class Trainer:
         if distribute.has_strategy():  # compiled in strategy.scope(): fit/evaluate run under that strategy
             self._distribute_strategy = distribute.get_strategy()
 
+    def get_compile_config(self):
+        """The arguments ``compile`` was given, serialized as Keras 3 saves them (None before compile)."""
+        from .saving.keras_zip import compile_config
+        return compile_config(self)
+
+    def compile_from_config(self, config):
+        """``compile`` from ``get_compile_config()``'s output (as ``load_model`` does)."""
+        from .saving.keras_zip import compile_from_config
+        compile_from_config(self, config, "compile_config")
+
     def _output_names(self):
         names = getattr(self, "output_names", None)
         if names:

@@ -73,9 +73,11 @@ def _unknown(name: str) -> ValueError:
 
 
 def serialize(loss):
-    """A JSON-able description: ``{"class_name", "config"}`` for Loss objects, the name for functions."""
+    """A JSON-able description: Keras 3's ``{"module", "class_name", "config", "registered_name"}`` for Loss
+    objects, the name for functions."""
     if isinstance(loss, Loss):
-        return {"class_name": type(loss).__name__, "config": loss.get_config()}
+        from .._serialization import serialize_keras_object
+        return serialize_keras_object(loss, module="keras.losses")
     if callable(loss) and getattr(loss, "__name__", None) in _FUNCTIONS:
         return loss.__name__
     raise ValueError(f"Cannot serialize loss {loss!r}: only tapeflow losses and known loss functions are supported")

@@ -99,10 +99,11 @@ def _unknown(name: str) -> ValueError:
 
 
 def serialize(metric: Metric) -> dict:
-    """``{"class_name", "config"}`` of a metric."""
+    """Keras 3's ``{"module", "class_name", "config", "registered_name"}`` of a metric."""
     if not isinstance(metric, Metric):
         raise ValueError(f"Cannot serialize {metric!r}: not a tapeflow Metric")
-    return {"class_name": type(metric).__name__, "config": metric.get_config()}
+    from .._serialization import serialize_keras_object
+    return serialize_keras_object(metric, module="keras.metrics")
 
 
 def deserialize(config, custom_objects=None) -> Metric:

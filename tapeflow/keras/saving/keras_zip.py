@@ -148,10 +148,11 @@ def compile_from_config(model, cc, path, custom_objects=None) -> None:
     from .. import optimizers
     if not isinstance(cc, dict):
         raise ModelFileError(path, f"compile_config should be a JSON object, got {type(cc).__name__}")
-    if getattr(type(model), "compile_from_config", None) is not None:
+    from ..trainer import Trainer
+    own = getattr(type(model), "compile_from_config", None)
+    if own is not None and own is not Trainer.compile_from_config:
         model.compile_from_config(cc)  # a model that says how to compile itself from its saved config
         return
-    from ..trainer import Trainer
     if type(model).compile is not Trainer.compile:  # as Keras: a custom compile() is not guessed at
         warnings.warn(f"{path}: compile() was not called as part of model loading because the model's compile() "
                       "method is custom; override get_compile_config() and compile_from_config(config) in the "
