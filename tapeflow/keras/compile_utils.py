@@ -134,6 +134,7 @@ class CompileMetrics:
             for i, s in enumerate(_per_output(spec, names, "metrics")):
                 for item in ([] if s is None else (s if isinstance(s, (list, tuple)) else [s])):
                     m = self._resolve(Mx, item, ys[i], ps[i], losses[i] if i < len(losses) else None)
+                    m.__dict__.setdefault("_user_name", m.name)  # what compile_config saves (as Keras: "auc")
                     if len(names) > 1:
                         m.name = f"{names[i]}_{m.name}"
                     if weighted:

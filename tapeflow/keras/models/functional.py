@@ -128,7 +128,7 @@ def standardize_inputs(model, inputs, struct, flat_refs) -> list:
             missing = [k for k in struct if k not in inputs]
             if missing:
                 raise ValueError(f'Model "{model.name}": missing inputs {missing}; expected keys {list(struct)}')
-            flat = [inputs[k] for k in struct]
+            flat = [inputs[k] for k in sorted(struct, key=str)]  # the order of flatten(), as Keras
         else:
             names = [r.name for r in flat_refs]
             missing = [n for n in names if n not in inputs]

@@ -29,9 +29,9 @@ def flatten(x) -> list:
         elif isinstance(v, (list, tuple)):
             for e in v:
                 walk(e)
-        elif isinstance(v, dict):
-            for e in v.values():
-                walk(e)
+        elif isinstance(v, dict):  # sorted by key, as Keras's tree.flatten (the graph's order follows it)
+            for k in sorted(v, key=str):
+                walk(v[k])
     walk(x)
     return out
 

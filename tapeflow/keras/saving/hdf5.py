@@ -30,6 +30,18 @@ def _weight_layers(model) -> list:
     return list(model.layers)
 
 
+def _legacy_entries(v):
+    """Loss/metric entries as Keras writes them in a legacy .h5 training_config: ``{"class_name", "config"}``,
+    without the ``module``/``registered_name`` keys of the .keras format."""
+    if isinstance(v, dict):
+        if "class_name" in v and "config" in v:
+            return {"class_name": v["class_name"], "config": v["config"]}
+        return {k: _legacy_entries(e) for k, e in v.items()}
+    if isinstance(v, list):
+        return [_legacy_entries(e) for e in v]
+    return v
+
+
 def save_model(model, filepath, overwrite: bool = True, include_optimizer: bool = True) -> None:
     """Write ``model`` (config, weights, compile config, optimizer state) to a legacy ``.h5`` atomically."""
     import h5py
@@ -59,8 +71,8 @@ def save_model(model, filepath, overwrite: bool = True, include_optimizer: bool 
             if getattr(model, "_is_compiled", False):
                 from .keras_zip import compile_config
                 cc = compile_config(model)
-                tc = {k: cc[k] for k in ("loss", "loss_weights", "metrics", "weighted_metrics", "run_eagerly",
-                                         "steps_per_execution", "jit_compile")}
+                tc = {k: _legacy_entries(cc[k]) for k in ("loss", "loss_weights", "metrics", "weighted_metrics",
+                                                          "run_eagerly", "steps_per_execution", "jit_compile")}
                 tc["optimizer_config"] = {"class_name": cc["optimizer"]["class_name"],
                                           "config": cc["optimizer"]["config"]}
                 f.attrs["training_config"] = json.dumps(tc, default=_json_default)

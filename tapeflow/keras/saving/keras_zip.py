@@ -69,7 +69,10 @@ def _serialize_loss_like(obj, kind):
     if isinstance(obj, L.Loss):
         return L.serialize(obj)
     if isinstance(obj, M.Metric):
-        return M.serialize(obj)
+        out = M.serialize(obj)
+        if "_user_name" in obj.__dict__:  # compile named it "<output>_auc" for the logs; the user named it "auc"
+            out["config"]["name"] = obj.__dict__["_user_name"]
+        return out
     name = getattr(obj, "__name__", None)
     if name and name != "<lambda>":
         return name
