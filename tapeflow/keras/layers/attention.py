@@ -43,6 +43,11 @@ def _causal(t, s):
     return np.tril(np.ones((t, s), dtype=bool))
 
 
+def _sliding_window(t, s, window):
+    """Keras's symmetric band: query t sees key s where ``|t - s| < window``."""
+    return np.abs(np.arange(t)[:, None] - np.arange(s)[None, :]) < window
+
+
 class _Projection(Layer):
     """Keras's EinsumDense as MHA uses it: contract the last ``n_in`` axes of the input with a kernel of
     shape ``in_dims + out_dims``, add a bias of shape ``out_dims``."""
@@ -82,25 +87,36 @@ class MultiHeadAttention(Layer):
     ``attn(query, value, key=None, attention_mask=None, return_attention_scores=False,
     training=None, use_causal_mask=False)`` on ``(batch, T, dim)`` / ``(batch, S, dim)`` inputs.
     Weights, in order: query kernel ``(dim, num_heads, key_dim)`` and bias ``(num_heads, key_dim)``,
-    key kernel/bias, value kernel ``(dim, num_heads, value_dim)``/bias, output kernel
-    ``(num_heads, value_dim, out_dim)`` and bias ``(out_dim,)``.
+    key kernel/bias, [gate kernel ``(dim, num_heads, value_dim)``/bias], value kernel
+    ``(dim, num_heads, value_dim)``/bias, output kernel ``(num_heads, value_dim, out_dim)`` and bias ``(out_dim,)``.
+
+    ``use_gate=True`` multiplies each head's attention output, before the output projection, by
+    ``sigmoid`` of a projection of the query (gated attention). ``sliding_window=w`` lets query position t
+    attend only to key positions s with ``|t - s| < w``; it is ANDed with the causal mask, the inputs' masks
+    and ``attention_mask`` (with ``use_causal_mask=True``: the causal window of Mistral or Llama 3).
 
     >>> import tapeflow as tf
-    >>> attn = tf.keras.layers.MultiHeadAttention(num_heads=2, key_dim=4)
+    >>> attn = tf.keras.layers.MultiHeadAttention(num_heads=2, key_dim=4, use_gate=True, sliding_window=2)
     >>> x = tf.ones((3, 5, 8))
-    >>> out, scores = attn(x, x, return_attention_scores=True)
-    >>> out.shape.as_list(), scores.shape.as_list()
-    ([3, 5, 8], [3, 2, 5, 5])
+    >>> out, scores = attn(x, x, return_attention_scores=True, use_causal_mask=True)
+    >>> out.shape.as_list(), scores.shape.as_list(), [round(float(p), 2) for p in scores[0, 0, 2]]
+    ([3, 5, 8], [3, 2, 5, 5], [0.0, 0.5, 0.5, 0.0, 0.0])
     """
 
     def __init__(self, num_heads, key_dim, value_dim=None, dropout=0.0, use_bias=True, output_shape=None,
-                 attention_axes=None, kernel_initializer="glorot_uniform", bias_initializer="zeros",
-                 kernel_regularizer=None, bias_regularizer=None, activity_regularizer=None,
-                 kernel_constraint=None, bias_constraint=None, seed=None, **kwargs):
-        for k in ("flash_attention", "use_gate", "sliding_window"):
-            if kwargs.pop(k, None) not in (None, False):
-                raise NotImplementedError(f"MultiHeadAttention: {k} is not supported")
+                 attention_axes=None, sliding_window=None, flash_attention=None, kernel_initializer="glorot_uniform",
+                 bias_initializer="zeros", kernel_regularizer=None, bias_regularizer=None, activity_regularizer=None,
+                 kernel_constraint=None, bias_constraint=None, use_gate=False, seed=None, **kwargs):
+        if flash_attention:
+            raise NotImplementedError(f"{type(self).__name__}: flash_attention=True is not supported (tapeflow "
+                                      "computes the same attention without it: leave flash_attention=None)")
         super().__init__(activity_regularizer=activity_regularizer, **kwargs)
+        if sliding_window is not None and (not isinstance(sliding_window, (int, np.integer))
+                                           or isinstance(sliding_window, bool) or sliding_window <= 0):
+            raise ValueError(f'Layer "{self.name}": `sliding_window` must be None or a positive integer. '
+                             f"Received: sliding_window={sliding_window!r}")
+        self.sliding_window = None if sliding_window is None else int(sliding_window)
+        self.use_gate = bool(use_gate)
         if attention_axes not in (None, 1, (1,), [1], -2, (-2,), [-2]):
             raise NotImplementedError(f"MultiHeadAttention: attention_axes={attention_axes!r} is not supported; "
                                       "only the default (attend over the sequence axis of rank-3 inputs)")
@@ -113,7 +129,7 @@ class MultiHeadAttention(Layer):
                 raise NotImplementedError("MultiHeadAttention: output_shape must be an int or a 1-tuple")
             output_shape = output_shape[0]
         self._output_shape = None if output_shape is None else int(output_shape)
-        self.attention_axes = attention_axes
+        self.attention_axes = tuple(attention_axes) if isinstance(attention_axes, list) else attention_axes
         self.kernel_initializer = initializers.get(kernel_initializer)
         self.bias_initializer = initializers.get(bias_initializer)
         self.kernel_regularizer = regularizers.get(kernel_regularizer)
@@ -140,11 +156,13 @@ class MultiHeadAttention(Layer):
         self._query_dense._build_from_shapes(tuple(query_shape))
         self._key_dense = self._proj((nh, self.key_dim), "key")
         self._key_dense._build_from_shapes(tuple(key_shape))
+        self._build_gate(tuple(query_shape), (nh, self.value_dim))
         self._value_dense = self._proj((nh, self.value_dim), "value")
         self._value_dense._build_from_shapes(tuple(value_shape))
         out_dim = self._output_shape or int(query_shape[-1])
         self._output_dense = self._proj((out_dim,), "attention_output", n_in=2)
         self._output_dense._build_from_shapes((None, None, nh, self.value_dim))
+        self.attention_axes = (1,)  # Keras resolves its default (and -2) at build: its configs then say [1]
         self.built = True
 
     def _attention_mask(self, query, value, key, query_mask, value_mask, key_mask, attention_mask,
@@ -156,9 +174,13 @@ class MultiHeadAttention(Layer):
             if m is not None:
                 m = _np_mask(m)[:, None, :]
                 mask = m if mask is None else mask & m
+        t, s = query._value.shape[1], value._value.shape[1]
         if use_causal_mask:
-            c = _causal(query._value.shape[1], value._value.shape[1])[None]
+            c = _causal(t, s)[None]
             mask = c if mask is None else mask & c
+        if self.sliding_window is not None:
+            band = _sliding_window(t, s, self.sliding_window)[None]
+            mask = band if mask is None else mask & band
         if attention_mask is not None:
             am = _np_mask(attention_mask)
             mask = am if mask is None else am & mask
@@ -177,6 +199,21 @@ class MultiHeadAttention(Layer):
         return value, key, self._attention_mask(query, value, key, query_mask, value_mask, key_mask, attention_mask,
                                                 use_causal_mask)
 
+    def _build_gate(self, query_shape, out_dims):
+        """Keras's ``use_gate`` branch: a sigmoid projection of the query, built between key and value (its order in
+        the weights) and stored as ``_gate_dense`` (its group in weight files)."""
+        self._gate_dense = None
+        if self.use_gate:
+            self._gate_dense = self._proj(out_dims, "gate")
+            self._gate_dense._build_from_shapes(query_shape)
+
+    def _gated(self, ctx, query):
+        """The attention output ``(B, T, N, v)`` times the gate ``sigmoid(query @ W_gate + b_gate)`` (Qiu et al.,
+        2025), before the output projection; ``ctx`` unchanged without ``use_gate``."""
+        if self._gate_dense is None:
+            return ctx
+        return M.multiply(ctx, M.sigmoid(self._gate_dense(query)))
+
     def call(self, query, value, key=None, query_mask=None, value_mask=None, key_mask=None, attention_mask=None,
              return_attention_scores=False, training=None, use_causal_mask=False):
         value, key, mask = self._inputs_and_mask(query, value, key, query_mask, value_mask, key_mask,
@@ -191,7 +228,7 @@ class MultiHeadAttention(Layer):
         if training and self.dropout > 0:
             dropped = N.dropout(probs, self.dropout, seed=self.seed)
         ctx = A.transpose(M.matmul(dropped, A.transpose(v, (0, 2, 1, 3))), (0, 2, 1, 3))  # (B, T, N, v)
-        out = self._output_dense(ctx)
+        out = self._output_dense(self._gated(ctx, query))
         if return_attention_scores:
             return out, probs
         return out
@@ -209,15 +246,17 @@ class MultiHeadAttention(Layer):
         config = super().get_config()
         config.update({
             "num_heads": self.num_heads, "key_dim": self.key_dim, "value_dim": self.value_dim,
-            "dropout": self.dropout, "use_bias": self.use_bias, "output_shape": self._output_shape,
-            "attention_axes": self.attention_axes, "seed": self.seed,
+            "dropout": self.dropout, "use_bias": self.use_bias, "use_gate": self.use_gate,
+            "output_shape": None if self._output_shape is None else (self._output_shape,),  # Keras: a tuple
+            "attention_axes": self.attention_axes,
+            "sliding_window": self.sliding_window,
             "kernel_initializer": initializers.serialize(self.kernel_initializer),
             "bias_initializer": initializers.serialize(self.bias_initializer),
             "kernel_regularizer": regularizers.serialize(self.kernel_regularizer),
             "bias_regularizer": regularizers.serialize(self.bias_regularizer),
             "activity_regularizer": regularizers.serialize(self.activity_regularizer),
             "kernel_constraint": constraints.serialize(self.kernel_constraint),
-            "bias_constraint": constraints.serialize(self.bias_constraint)})
+            "bias_constraint": constraints.serialize(self.bias_constraint), "seed": self.seed})
         return config
 
 
@@ -248,20 +287,16 @@ class GroupedQueryAttention(MultiHeadAttention):
                  bias_initializer="zeros", kernel_regularizer=None, bias_regularizer=None, activity_regularizer=None,
                  kernel_constraint=None, bias_constraint=None, use_gate=False, seed=None, **kwargs):
         super().__init__(num_heads=num_query_heads, key_dim=head_dim, dropout=dropout, use_bias=use_bias,
+                         sliding_window=sliding_window,  # (flash_attention: a speed hint, ignored)
                          kernel_initializer=kernel_initializer, bias_initializer=bias_initializer,
                          kernel_regularizer=kernel_regularizer, bias_regularizer=bias_regularizer,
                          activity_regularizer=activity_regularizer, kernel_constraint=kernel_constraint,
-                         bias_constraint=bias_constraint, seed=seed, **kwargs)
+                         bias_constraint=bias_constraint, use_gate=use_gate, seed=seed, **kwargs)
         self.head_dim, self.num_query_heads = int(head_dim), int(num_query_heads)
         self.num_key_value_heads = int(num_key_value_heads)
         if self.num_key_value_heads < 1 or self.num_query_heads % self.num_key_value_heads:
             raise ValueError(f'Layer "{self.name}": `num_query_heads` ({num_query_heads}) must be divisible by '
                              f"`num_key_value_heads` ({num_key_value_heads}).")
-        if sliding_window is not None and (not isinstance(sliding_window, int) or isinstance(sliding_window, bool)
-                                           or sliding_window <= 0):
-            raise ValueError(f'Layer "{self.name}": `sliding_window` must be None or a positive integer. '
-                             f"Received: sliding_window={sliding_window!r}")
-        self.sliding_window, self.use_gate = sliding_window, bool(use_gate)
         self.num_repeats = self.num_query_heads // self.num_key_value_heads
 
     def build(self, query_shape, value_shape=None, key_shape=None):
@@ -275,25 +310,12 @@ class GroupedQueryAttention(MultiHeadAttention):
         self._query_dense._build_from_shapes(tuple(query_shape))
         self._key_dense = self._proj((hkv, h), "key")
         self._key_dense._build_from_shapes(tuple(key_shape))
-        self._gate_dense = None
-        if self.use_gate:
-            self._gate_dense = self._proj((hq, h), "gate")
-            self._gate_dense._build_from_shapes(tuple(query_shape))
+        self._build_gate(tuple(query_shape), (hq, h))
         self._value_dense = self._proj((hkv, h), "value")
         self._value_dense._build_from_shapes(tuple(value_shape))
         self._output_dense = self._proj((int(query_shape[-1]),), "attention_output", n_in=2)
         self._output_dense._build_from_shapes((None, None, hq, h))
         self.built = True
-
-    def _attention_mask(self, query, value, key, query_mask, value_mask, key_mask, attention_mask,
-                        use_causal_mask):
-        mask = super()._attention_mask(query, value, key, query_mask, value_mask, key_mask, attention_mask,
-                                       use_causal_mask)
-        if self.sliding_window is None:
-            return mask
-        t, s = query._value.shape[1], value._value.shape[1]
-        band = (np.abs(np.arange(t)[:, None] - np.arange(s)[None, :]) < self.sliding_window)[None]
-        return band if mask is None else mask & band
 
     def _heads(self, x, dense):  # (B, S, Hkv, h) -> (B, Hq, S, h), each key/value head repeated in place
         y = A.transpose(dense(x), (0, 2, 1, 3))
@@ -314,9 +336,7 @@ class GroupedQueryAttention(MultiHeadAttention):
         probs = _masked_softmax(scores, None if mask is None else mask[:, None] if mask.ndim == 3 else mask)
         dropped = N.dropout(probs, self.dropout, seed=self.seed) if training and self.dropout > 0 else probs
         ctx = A.transpose(M.matmul(dropped, v), (0, 2, 1, 3))                      # (B, T, Hq, h)
-        if self._gate_dense is not None:
-            ctx = M.multiply(ctx, M.sigmoid(self._gate_dense(query)))
-        out = self._output_dense(ctx)
+        out = self._output_dense(self._gated(ctx, query))
         return (out, probs) if return_attention_scores else out
 
     def compute_output_shape(self, query_shape, value_shape=None, key_shape=None):
@@ -327,8 +347,7 @@ class GroupedQueryAttention(MultiHeadAttention):
         for k in ("num_heads", "key_dim", "value_dim", "output_shape", "attention_axes"):
             config.pop(k)
         config.update({"head_dim": self.head_dim, "num_query_heads": self.num_query_heads,
-                       "num_key_value_heads": self.num_key_value_heads, "use_gate": self.use_gate,
-                       "sliding_window": self.sliding_window})
+                       "num_key_value_heads": self.num_key_value_heads})
         return config
 
 

@@ -6,12 +6,15 @@ backward). Inference-mode batch norm is an affine map with the moving statistics
 """
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
 from ...ops import array_ops as A
 from ...ops import math_ops as M
 from ...ops import reduce_ops as R
 from ...ops.norm_ops import fused_normalize
+from ...ops.registry import const
 from .. import constraints, initializers, regularizers
 from .. import backend as K
 from .base import Layer
@@ -87,11 +90,22 @@ class BatchNormalization(_AffineNorm):
     layer (``trainable=False``), it uses the moving statistics. Weights:
     ``[gamma, beta, moving_mean, moving_variance]`` (the last two non-trainable).
 
+    ``renorm=True`` is batch renormalization (Ioffe, 2017) as Keras 3: in training the normalized batch is
+    corrected to ``xhat * r + d`` with ``r = batch_stddev / renorm_stddev`` and
+    ``d = (batch_mean - renorm_mean) / renorm_stddev`` (clipped by ``renorm_clipping``'s ``rmin``, ``rmax``,
+    ``dmax``; no gradient through them), the renorm statistics follow ``renorm_momentum`` and the moving
+    variance follows a moving stddev. It adds the non-trainable ``[moving_stddev, renorm_mean, renorm_stddev]``
+    after the four weights; inference is unchanged.
+
     >>> import tapeflow as tf
     >>> bn = tf.keras.layers.BatchNormalization()
     >>> y = bn(tf.constant([[0.0], [2.0]]), training=True)
     >>> [round(v, 4) for v in y.numpy().ravel().tolist()], bn.moving_mean.numpy().tolist()
     ([-0.9995, 0.9995], [0.009999999776482582])
+    >>> rn = tf.keras.layers.BatchNormalization(renorm=True, renorm_clipping={"rmax": 3.0})
+    >>> _ = rn(tf.constant([[0.0], [2.0]]), training=True)
+    >>> [w.name for w in rn.weights][4:], rn.renorm_mean.numpy().tolist()
+    (['moving_stddev', 'renorm_mean', 'renorm_stddev'], [0.009999999776482582])
     """
 
     def __init__(self, axis=-1, momentum=0.99, epsilon=1e-3, center=True, scale=True, beta_initializer="zeros",
@@ -99,8 +113,11 @@ class BatchNormalization(_AffineNorm):
                  beta_regularizer=None, gamma_regularizer=None, beta_constraint=None, gamma_constraint=None,
                  renorm=False, renorm_clipping=None, renorm_momentum=0.99, synchronized=False, **kwargs):
         super().__init__(**kwargs)
-        if renorm:
-            raise NotImplementedError("BatchNormalization(renorm=True) is not supported by tapeflow")
+        self.renorm = bool(renorm)
+        if self.renorm:
+            renorm_clipping = _check_renorm_clipping(self.name, renorm_clipping)
+        self.renorm_clipping = renorm_clipping
+        self.renorm_momentum = renorm_momentum
         if isinstance(axis, (list, tuple)):
             if len(axis) != 1:
                 raise ValueError(f"BatchNormalization: axis must be a single int, got {axis!r}")
@@ -129,6 +146,16 @@ class BatchNormalization(_AffineNorm):
                                            trainable=False, name="moving_mean")
         self.moving_variance = self.add_weight(shape=shape, initializer=self.moving_variance_initializer,
                                                trainable=False, name="moving_variance")
+        if self.renorm:  # Keras's order and names; the stddevs start at sqrt(moving_variance_initializer)
+            def stddev_init(shape, dtype=None):
+                v = self.moving_variance_initializer(shape, dtype=dtype)
+                return np.sqrt(np.asarray(getattr(v, "_value", v), dtype=dtype))
+            self.moving_stddev = self.add_weight(shape=shape, initializer=stddev_init, trainable=False,
+                                                 name="moving_stddev")
+            self.renorm_mean = self.add_weight(shape=shape, initializer=self.moving_mean_initializer,
+                                               trainable=False, name="renorm_mean")
+            self.renorm_stddev = self.add_weight(shape=shape, initializer=stddev_init, trainable=False,
+                                                 name="renorm_stddev")
         self.input_spec = InputSpec(ndim=nd, axes={self.axis: int(dim)})
         self._ax = ax
         self._reduction_axes = tuple(i for i in range(nd) if i != ax)
@@ -139,6 +166,8 @@ class BatchNormalization(_AffineNorm):
         dt = inputs._value.dtype
         gamma, beta = self._affine_params(self._bshape, dt)
         if training and self.trainable:
+            if self.renorm:
+                return self._renorm_train(inputs, mask, gamma, beta)
             if mask is None:
                 y, mean, var = fused_normalize(inputs, gamma, beta, axes=self._reduction_axes, epsilon=self.epsilon)
             else:
@@ -159,8 +188,61 @@ class BatchNormalization(_AffineNorm):
             shift = A.reshape(shift, (-1,))
         return M.add(M.multiply(inputs, mult), shift)
 
+    def _renorm_train(self, inputs, mask, gamma, beta):
+        """Batch renormalization (Ioffe, 2017) as Keras 3: ``xhat * (r * gamma) + (d * gamma + beta)`` with the batch
+        moments in ``xhat`` (differentiated) and the corrections ``r``, ``d`` held constant (stop-gradient)."""
+        one, zero = np.ones((), inputs._value.dtype), np.zeros((), inputs._value.dtype)
+        if mask is None:
+            xhat, mean, var = fused_normalize(inputs, one, zero, axes=self._reduction_axes, epsilon=self.epsilon)
+        else:
+            xhat, mean, var = self._masked(inputs, mask, one, zero)
+        shape = self.moving_mean.shape
+        mean, var = np.reshape(mean, shape), np.reshape(var, shape)
+        r, d = self._renorm_correction(mean, var)
+        self._update_renorm_statistics(mean, var)
+        bshape = (-1,) if self._ax == inputs._value.ndim - 1 else self._bshape
+        r = np.reshape(r, bshape).astype(inputs._value.dtype)
+        d = np.reshape(d, bshape).astype(inputs._value.dtype)
+        if self.gamma is None:
+            return M.add(M.add(M.multiply(xhat, r), d), beta)
+        gamma = A.reshape(gamma, bshape)
+        return M.add(M.multiply(xhat, M.multiply(gamma, r)), M.add(M.multiply(gamma, d), beta))
+
+    def _renorm_correction(self, mean, var):
+        """``(r, d)`` (NumPy) from the batch moments and the renorm statistics before this step, clipped by
+        ``renorm_clipping``'s ``rmin``/``rmax``/``dmax``."""
+        stddev = np.sqrt(var + self.epsilon)
+        renorm_stddev = np.maximum(self.renorm_stddev._value, np.sqrt(np.asarray(self.epsilon, var.dtype)))
+        r = stddev / renorm_stddev
+        d = (mean - self.renorm_mean._value) / renorm_stddev
+        clip = self.renorm_clipping
+        if clip.get("rmin") is not None:
+            r = np.maximum(r, clip["rmin"])
+        if clip.get("rmax") is not None:
+            r = np.minimum(r, clip["rmax"])
+        if clip.get("dmax") is not None:
+            d = np.clip(d, -clip["dmax"], clip["dmax"])
+        return r.astype(var.dtype, copy=False), d.astype(var.dtype, copy=False)
+
+    def _update_renorm_statistics(self, mean, var):
+        """Keras's updates: renorm mean/stddev with ``renorm_momentum``; moving mean/stddev with ``momentum``; the
+        moving variance follows the moving stddev (``relu(stddev**2 - epsilon)``)."""
+        stddev = np.sqrt(var + self.epsilon)
+        rm, m = self.renorm_momentum, self.momentum
+
+        def ema(v, new, mom):
+            return (v._value * mom + new * (1.0 - mom)).astype(v._value.dtype, copy=False)
+        self.renorm_mean.assign(ema(self.renorm_mean, mean, rm))
+        self.renorm_stddev.assign(ema(self.renorm_stddev, stddev, rm))
+        self.moving_mean.assign(ema(self.moving_mean, mean, m))
+        moving_stddev = ema(self.moving_stddev, stddev, m)
+        self.moving_stddev.assign(moving_stddev)
+        self.moving_variance.assign(np.maximum(moving_stddev * moving_stddev - self.epsilon, 0.0).astype(
+            moving_stddev.dtype, copy=False))
+
     def _masked(self, inputs, mask, gamma, beta):
         """Training-mode batch norm whose moments count only the unmasked positions (Keras's rule)."""
+        mask = mask if hasattr(mask, "_value") else const(np.asarray(mask))
         if mask._value.ndim != inputs._value.ndim - 1:
             raise ValueError(f'Layer "{self.name}": the mask must have one dimension less than the inputs, got '
                              f"mask.shape={mask._value.shape}, inputs.shape={inputs._value.shape}")
@@ -180,14 +262,36 @@ class BatchNormalization(_AffineNorm):
                        "moving_mean_initializer": initializers.serialize(self.moving_mean_initializer),
                        "moving_variance_initializer": initializers.serialize(self.moving_variance_initializer)})
         config.update(_param_config(self))
+        config.update({"renorm": self.renorm, "renorm_clipping": self.renorm_clipping,
+                       "renorm_momentum": self.renorm_momentum})
         return config
+
+
+def _check_renorm_clipping(layer_name, clipping):
+    """Keras's checks of ``renorm_clipping`` (a dict with keys among rmax, rmin, dmax); ``None`` -> ``{}``."""
+    clipping = {} if clipping is None else clipping
+    if not isinstance(clipping, dict):
+        raise TypeError(f'Layer "{layer_name}": `renorm_clipping` must be None or a dict with keys among '
+                        f"['rmax', 'rmin', 'dmax'], got {clipping!r}")
+    if set(clipping) - {"rmax", "rmin", "dmax"}:
+        raise ValueError(f'Layer "{layer_name}": received invalid keys for `renorm_clipping`: '
+                         f"{sorted(set(clipping) - {'rmax', 'rmin', 'dmax'})}; supported keys: ['rmax', 'rmin', "
+                         f"'dmax']. Received: renorm_clipping={clipping!r}")
+    rmax, rmin, dmax = clipping.get("rmax"), clipping.get("rmin"), clipping.get("dmax")
+    if rmax is not None and rmin is not None and rmax < rmin:
+        raise ValueError(f'Layer "{layer_name}": `renorm_clipping` needs rmax >= rmin, got rmax={rmax}, '
+                         f"rmin={rmin}; swap them or drop one")
+    if dmax is not None and dmax < 0:
+        raise ValueError(f'Layer "{layer_name}": `renorm_clipping` needs dmax >= 0, got dmax={dmax}')
+    return clipping
 
 
 class LayerNormalization(_AffineNorm):
     """Normalize each sample over ``axis`` (default the last), then scale by gamma and shift by beta.
 
     gamma and beta have shape ``input_shape[axis]`` (one entry per normalized axis); ``epsilon``
-    defaults to Keras's 1e-3 (torch's LayerNorm uses 1e-5).
+    defaults to Keras's 1e-3 (torch's LayerNorm uses 1e-5). ``rms_scaling=True`` is Keras's deprecated
+    variant ``x / sqrt(var + epsilon) * gamma``: no centring, gamma only (even with ``scale=False``).
 
     >>> import tapeflow as tf
     >>> ln = tf.keras.layers.LayerNormalization(epsilon=0.0)
@@ -206,6 +310,10 @@ class LayerNormalization(_AffineNorm):
         else:
             raise TypeError(f"LayerNormalization: axis must be an int or a list/tuple of ints, got {axis!r}")
         self.rms_scaling = bool(rms_scaling)
+        if self.rms_scaling:
+            warnings.warn(f'Layer "{self.name}": rms_scaling=True is deprecated in Keras 3 (it divides by the '
+                          "standard deviation, not the root mean square); keras.layers.RMSNormalization is true "
+                          "RMS normalization", UserWarning, stacklevel=2)
         self._init_affine(epsilon, center, scale, beta_initializer, gamma_initializer, beta_regularizer,
                           gamma_regularizer, beta_constraint, gamma_constraint)
 
@@ -239,9 +347,8 @@ class LayerNormalization(_AffineNorm):
 
     def get_config(self):
         config = super().get_config()
-        config.update({"axis": self.axis, "epsilon": self.epsilon, "center": self.center, "scale": self.scale})
-        if self.rms_scaling:
-            config["rms_scaling"] = True
+        config.update({"axis": self.axis, "epsilon": self.epsilon, "center": self.center, "scale": self.scale,
+                       "rms_scaling": self.rms_scaling})
         config.update(_param_config(self))
         return config
 
