@@ -26,6 +26,11 @@ class ResizeMethod:
     BILINEAR = "bilinear"
     NEAREST_NEIGHBOR = "nearest"
     AREA = "area"
+    BICUBIC = "bicubic"
+    LANCZOS3 = "lanczos3"
+    LANCZOS5 = "lanczos5"
+    GAUSSIAN = "gaussian"
+    MITCHELLCUBIC = "mitchellcubic"
 
 
 # -- helpers ----------------------------------------------------------------------------------------
@@ -367,38 +372,13 @@ def grayscale_to_rgb(images) -> Tensor:
 
 
 # -- resize -----------------------------------------------------------------------------------------
-def _linear_weights(n_in: int, n_out: int, antialias: bool) -> np.ndarray:
-    """(n_out, n_in) weights of TF2's half-pixel bilinear (a tent filter, widened when antialiasing
-    a downscale); rows sum to 1, borders clamp."""
-    ratio = n_in / n_out
-    width = max(ratio, 1.0) if antialias else 1.0
-    centers = (np.arange(n_out) + 0.5) * ratio
-    dist = np.abs(np.arange(n_in)[None, :] + 0.5 - centers[:, None]) / width
-    w = np.maximum(0.0, 1.0 - dist)
-    return (w / w.sum(axis=1, keepdims=True)).astype(np.float32)
-
-
-def _area_weights(n_in: int, n_out: int) -> np.ndarray:
-    """(n_out, n_in) weights: the overlap of each output cell with each input pixel."""
-    ratio = n_in / n_out
-    lo = np.arange(n_out)[:, None] * ratio
-    hi = lo + ratio
-    pix = np.arange(n_in)[None, :]
-    overlap = np.clip(np.minimum(hi, pix + 1) - np.maximum(lo, pix), 0.0, None)
-    return (overlap / overlap.sum(axis=1, keepdims=True)).astype(np.float32)
-
-
-def _nearest_index(n_in: int, n_out: int) -> np.ndarray:
-    return np.minimum(np.floor((np.arange(n_out) + 0.5) * (n_in / n_out)).astype(np.int64), n_in - 1)
-
-
 def resize(images, size, method: str = "bilinear", preserve_aspect_ratio: bool = False,
            antialias: bool = False, name=None) -> Tensor:
-    """Resize to ``size = (height, width)``, as TF2 (half-pixel centers).
+    """Resize to ``size = (height, width)``, as TF2 (half-pixel centers; the weights of ``image_resize``).
 
-    ``bilinear`` (default; with ``antialias`` a widened tent filter when shrinking), ``area`` and
-    ``nearest`` are supported. Output is float32 except for ``nearest``, which keeps the dtype.
-    ``bilinear`` and ``area`` are differentiable.
+    ``method``: ``bilinear`` (default), ``nearest``, ``bicubic``, ``area``, ``lanczos3``, ``lanczos5``,
+    ``gaussian`` or ``mitchellcubic``; ``antialias`` widens the kernel when shrinking (all but ``nearest`` and
+    ``area``). Output is float32 except for ``nearest``, which keeps the dtype. Differentiable in ``images``.
 
     >>> import numpy as np, tapeflow as tf
     >>> img = np.eye(5, dtype=np.float32)[None, :, :, None]
@@ -406,8 +386,8 @@ def resize(images, size, method: str = "bilinear", preserve_aspect_ratio: bool =
     [0.6667, 0.3333, 0.0, 0.0, 0.0]
     """
     from . import ops  # noqa: F401 - installs Tensor operators
-    from .ops.array_ops import cast, reshape, transpose as _transpose
-    from .ops.math_ops import matmul
+    from .image_resize import METHODS, resize_images
+    from .ops.array_ops import cast, expand_dims, squeeze
 
     x = images if isinstance(images, Tensor) else convert_to_tensor(_array(images))
     if x.ndim not in (3, 4):
@@ -415,29 +395,19 @@ def resize(images, size, method: str = "bilinear", preserve_aspect_ratio: bool =
     size = [int(s) for s in (size.numpy() if hasattr(size, "numpy") else size)]
     if len(size) != 2 or min(size) <= 0:
         raise ValueError(f"resize: size must be two positive integers (height, width), got {size}")
+    method = str(method).lower()
+    method = "nearest" if method == "nearest_neighbor" else method
+    if method not in METHODS:
+        raise ValueError(f"resize: method {method!r} is not supported; use one of {METHODS}")
     h, w = x.shape[-3], x.shape[-2]
     th, tw = size
-    if preserve_aspect_ratio:
-        scale = min(th / h, tw / w)
-        th, tw = max(1, int(round(h * scale))), max(1, int(round(w * scale)))
-    method = str(method).lower()
-    if method in ("nearest", "nearest_neighbor"):
-        rows, cols = _nearest_index(h, th), _nearest_index(w, tw)
-        return _out(x._value[..., rows[:, None], cols[None, :], :])
-    if method == "bilinear":
-        wh, ww = _linear_weights(h, th, antialias), _linear_weights(w, tw, antialias)
-    elif method == "area":
-        wh, ww = _area_weights(h, th), _area_weights(w, tw)
-    else:
-        raise ValueError(f"resize: method {method!r} is not supported; use 'bilinear', 'area' or 'nearest'")
+    if preserve_aspect_ratio:   # TF's float32 arithmetic, rounded half to even
+        scale = min(np.float32(th) / np.float32(h), np.float32(tw) / np.float32(w))
+        th, tw = max(1, int(np.round(scale * np.float32(h)))), max(1, int(np.round(scale * np.float32(w))))
     single = x.ndim == 3
-    t = cast(x, "float32")
-    if single:
-        t = reshape(t, (1, h, w, x.shape[-1]))
-    t = _transpose(t, (0, 3, 1, 2))                                       # (N, C, H, W)
-    t = matmul(matmul(Tensor._wrap(wh), t), Tensor._wrap(np.ascontiguousarray(ww.T)))  # (N, C, th, tw)
-    t = _transpose(t, (0, 2, 3, 1))
-    return reshape(t, (th, tw, x.shape[-1])) if single else t
+    t = x if method == "nearest" or x._value.dtype == np.float32 else cast(x, "float32")
+    t = resize_images(expand_dims(t, 0) if single else t, (th, tw), method, bool(antialias))
+    return squeeze(t, 0) if single else t
 
 
 __all__ = [n for n in dir() if not n.startswith("_") and n not in ("annotations", "np", "B", "Tensor",

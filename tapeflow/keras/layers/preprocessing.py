@@ -5,14 +5,13 @@ ImageProjectiveTransform sampling, with its fill modes reflect/wrap/constant/nea
 per-image RandomBrightness and RandomContrast.
 
 Images are NHWC (``data_format="channels_first"`` is transposed in and out), a single HWC image
-is accepted too. Resizing follows ``tf.image.resize`` without antialiasing (half-pixel centres, its
-weights): bilinear as two interpolation matrices applied with ``einsum`` and nearest as a gather,
-so both are differentiable through existing primitives. Checked against real Keras in
-``tests/keras/test_layers_preprocessing.py``.
+is accepted too. Resizing (and the resize inside CenterCrop/RandomCrop) is ``keras.ops.image.resize``:
+TF2's ``tf.image.resize`` weights, every Keras interpolation, differentiable. Checked against real Keras in
+``tests/keras/test_layers_preprocessing.py`` and ``tests/keras/test_image_resize_keras315.py``.
 
 >>> import numpy as np, tapeflow as tf
 >>> x = np.arange(24, dtype="float32").reshape(1, 4, 6, 1)
->>> tf.keras.layers.Resizing(3, 4)(x).numpy()[0, 0, :, 0].tolist()
+>>> tf.keras.layers.Resizing(3, 4)(x).numpy()[0, 0, :, 0].round(4).tolist()
 [1.25, 2.75, 4.25, 5.75]
 >>> tf.keras.layers.Rescaling(1 / 255.0)(np.array([[255.0]])).numpy().tolist()
 [[1.0]]
@@ -21,13 +20,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from ... import image as _img
 from ...autodiff.tensor import Tensor, convert_to_tensor
 from ...backend import rng
 from ...ops import array_ops as A
 from ...ops import math_ops as M
 from ...ops import reduce_ops as R
-from ...ops.einsum_ops import einsum
 from .. import backend as K
 from ._adapt import adapt_batches
 from .base import Layer
@@ -160,34 +157,16 @@ class Normalization(Layer):
 
     def get_config(self):
         config = super().get_config()
-        config.update({"axis": list(self.axis) if len(self.axis) != 1 else self.axis[0], "invert": self.invert,
+        config.update({"axis": list(self.axis), "invert": self.invert,
                        "mean": _jsonable(self.input_mean), "variance": _jsonable(self.input_variance)})
         return config
 
 
 # -- resizing and cropping ----------------------------------------------------------------------
-def _aspect_crop(x: Tensor, th: int, tw: int) -> Tensor:
-    """The largest centred window of NHWC ``x`` with the aspect ratio th:tw (Keras's crop_to_aspect_ratio)."""
-    h, w = x._value.shape[1:3]
-    ch = max(min(h, int(float(w * th) / tw)), 1)
-    cw = max(min(w, int(float(h * tw) / th)), 1)
-    top, left = int(float(h - ch) / 2), int(float(w - cw) / 2)
-    return A.getitem(x, (slice(None), slice(top, top + ch), slice(left, left + cw)))
-
-
-def resize_images(x: Tensor, height: int, width: int, interpolation="bilinear", crop_to_aspect_ratio=False):
-    """Resize NHWC ``x`` to (height, width) (``interpolation``: 'bilinear' or 'nearest')."""
-    if crop_to_aspect_ratio:
-        x = _aspect_crop(x, height, width)
-    h, w = x._value.shape[1:3]
-    if (h, w) == (height, width):
-        return x
-    if interpolation == "nearest":
-        x = A.getitem(x, (slice(None), Tensor._wrap(_img._nearest_index(h, height))))
-        return A.getitem(x, (slice(None), slice(None), Tensor._wrap(_img._nearest_index(w, width))))
-    dt = x._value.dtype  # tf.image.resize's half-pixel tent weights, in the input's dtype
-    return einsum("hH,nHWc,wW->nhwc", Tensor._wrap(_img._linear_weights(h, height, False).astype(dt)), x,
-                  Tensor._wrap(_img._linear_weights(w, width, False).astype(dt)))
+def _crop_resize(x: Tensor, height: int, width: int) -> Tensor:
+    """NHWC ``x``'s largest centred window of aspect height:width, resized (bilinear) to (height, width)."""
+    from ..ops.image import resize
+    return resize(x, (height, width), crop_to_aspect_ratio=True, data_format="channels_last")
 
 
 class _ImageLayer(Layer):
@@ -233,32 +212,10 @@ class _ImageLayer(Layer):
         return config
 
 
-class Resizing(_ImageLayer):
-    """Resize images to (height, width): ``interpolation`` 'bilinear' (default) or 'nearest'."""
-
-    def __init__(self, height, width, interpolation="bilinear", crop_to_aspect_ratio=False, data_format=None,
-                 **kwargs):
-        super().__init__(data_format=data_format, **kwargs)
-        if interpolation not in ("bilinear", "nearest"):
-            raise ValueError(f"Resizing '{self.name}': interpolation must be 'bilinear' or 'nearest', got "
-                             f"{interpolation!r}")
-        self.height, self.width = int(height), int(width)
-        self.interpolation, self.crop_to_aspect_ratio = interpolation, bool(crop_to_aspect_ratio)
-
-    def _images(self, x, training):
-        return resize_images(x, self.height, self.width, self.interpolation, self.crop_to_aspect_ratio)
-
-    def get_config(self):
-        config = super().get_config()
-        config.update({"height": self.height, "width": self.width, "interpolation": self.interpolation,
-                       "crop_to_aspect_ratio": self.crop_to_aspect_ratio})
-        return config
-
-
 def _center_crop(x: Tensor, th: int, tw: int) -> Tensor:
     h, w = x._value.shape[1:3]
     if h < th or w < tw:  # too small: resize the largest window of the right aspect ratio, as Keras
-        return resize_images(x, th, tw, crop_to_aspect_ratio=True)
+        return _crop_resize(x, th, tw)
     top, left = (h - th) // 2, (w - tw) // 2
     return A.getitem(x, (slice(None), slice(top, top + th), slice(left, left + tw)))
 
@@ -292,7 +249,7 @@ class RandomCrop(_ImageLayer):
             return x
         h, w = x._value.shape[1:3]
         if h < self.height or w < self.width:
-            return resize_images(x, self.height, self.width, crop_to_aspect_ratio=True)
+            return _crop_resize(x, self.height, self.width)
         g = rng.generator(self.seed)
         top, left = int(g.integers(0, h - self.height + 1)), int(g.integers(0, w - self.width + 1))
         return A.getitem(x, (slice(None), slice(top, top + self.height), slice(left, left + self.width)))
@@ -412,6 +369,23 @@ def affine_transform(x: Tensor, transforms: np.ndarray, interpolation="bilinear"
     return A.reshape(out, (n, h, w, c))
 
 
+def _keras_factor(factor, who: str, bounds=(-1, 1), strict=False) -> tuple:
+    """Keras 3's ``_set_factor``: a pair (checked unsorted against ``bounds``; ``strict``: both ends inside them)
+    is sorted; a number f in ``bounds`` means ``(max(-|f|, bounds[0]), |f|)``. Python numbers are kept as given,
+    so the config equals Keras's."""
+    bad = ValueError(f"{who}: factor must be a number or a list of two numbers in the range [{bounds[0]}, "
+                     f"{bounds[1]}], got factor={factor!r}")
+    factor = factor.tolist() if isinstance(factor, (np.ndarray, np.generic)) else factor
+    if isinstance(factor, (tuple, list)):
+        if len(factor) != 2 or not all(isinstance(v, (int, float)) for v in factor) or factor[0] > bounds[1] \
+                or factor[1] < bounds[0] or (strict and not bounds[0] <= min(factor) <= max(factor) <= bounds[1]):
+            raise bad
+        return tuple(sorted(factor))
+    if isinstance(factor, bool) or not isinstance(factor, (int, float)) or not bounds[0] <= factor <= bounds[1]:
+        raise bad
+    return max(-abs(factor), bounds[0]), abs(factor)
+
+
 def _factor_range(factor, who: str, name: str):
     lo, hi = (-float(factor), float(factor)) if np.ndim(factor) == 0 else (float(factor[0]), float(factor[1]))
     if lo > hi:
@@ -451,13 +425,13 @@ class _RandomAffine(_ImageLayer):
 
 
 class RandomRotation(_RandomAffine):
-    """While training, rotate each image by an angle drawn from ``factor`` (fractions of 2*pi; a float
-    f means [-f, f]; positive is counter-clockwise) about its centre."""
+    """While training, rotate each image by an angle drawn from ``factor`` (fractions of 2*pi in [-1, 1]; a
+    float f means [-|f|, |f|], a pair is sorted; positive is counter-clockwise) about its centre."""
 
     def __init__(self, factor, fill_mode="reflect", interpolation="bilinear", seed=None, fill_value=0.0, **kwargs):
         super().__init__(fill_mode, interpolation, seed, fill_value, **kwargs)
-        self.factor = factor
-        self._range = _factor_range(factor, f"RandomRotation '{self.name}'", "factor")
+        self.factor = _keras_factor(factor, f"RandomRotation '{self.name}'")
+        self._range = tuple(float(v) for v in self.factor)
 
     def _transforms(self, g, n, h, w):
         angle = g.uniform(*self._range, size=n) * 2 * np.pi
@@ -468,7 +442,7 @@ class RandomRotation(_RandomAffine):
 
     def get_config(self):
         config = super().get_config()
-        config["factor"] = _jsonable(self.factor)
+        config["factor"] = list(self.factor)
         return config
 
 
@@ -522,14 +496,16 @@ class RandomTranslation(_RandomAffine):
 
 class RandomBrightness(_ImageLayer):
     """While training, add ``delta * (value_range[1] - value_range[0])`` to each image, ``delta`` drawn per
-    image from ``factor`` (in [-1, 1]; a float f means [-f, f]), then clip to ``value_range``."""
+    image from ``factor`` (in [-1, 1]; a float f means [-|f|, |f|], a pair is sorted), then clip to
+    ``value_range`` (sorted, as Keras)."""
 
     def __init__(self, factor, value_range=(0, 255), seed=None, **kwargs):
         super().__init__(**kwargs)
-        self.factor, self.value_range, self.seed = factor, tuple(float(v) for v in value_range), seed
-        self._range = _factor_range(factor, f"RandomBrightness '{self.name}'", "factor")
-        if not -1.0 <= self._range[0] <= self._range[1] <= 1.0:
-            raise ValueError(f"RandomBrightness '{self.name}': factor must lie in [-1, 1], got {factor!r}")
+        who = f"RandomBrightness '{self.name}'"
+        if not isinstance(value_range, (tuple, list)) or len(value_range) != 2:
+            raise ValueError(f"{who}: value_range must be a list of two numbers, got value_range={value_range!r}")
+        self.factor, self.value_range, self.seed = _keras_factor(factor, who, strict=True), sorted(value_range), seed
+        self._range = tuple(float(v) for v in self.factor)
 
     def _out_size(self, shape):
         return None
@@ -537,14 +513,14 @@ class RandomBrightness(_ImageLayer):
     def _images(self, x, training):
         if not training:
             return x
-        lo, hi = self.value_range
+        lo, hi = (float(v) for v in self.value_range)
         n = x._value.shape[0]
         delta = rng.generator(self.seed).uniform(*self._range, size=(n, 1, 1, 1)) * (hi - lo)
         return A.clip_by_value(M.add(x, Tensor._wrap(delta.astype(x._value.dtype))), lo, hi)
 
     def get_config(self):
         config = super().get_config()
-        config.update({"factor": _jsonable(self.factor), "value_range": list(self.value_range), "seed": self.seed})
+        config.update({"factor": list(self.factor), "value_range": list(self.value_range), "seed": self.seed})
         return config
 
 
@@ -563,17 +539,8 @@ class RandomContrast(_ImageLayer):
 
     def __init__(self, factor, value_range=(0, 255), seed=None, **kwargs):
         super().__init__(**kwargs)
-        bad = ValueError(f"RandomContrast '{self.name}': factor must be a number or a pair of numbers in the range "
-                         f"[0, 1], got {factor!r}")
-        if np.ndim(factor) == 0:
-            if not 0 <= float(factor) <= 1:
-                raise bad
-            self.factor = (0.0, abs(float(factor)))
-        else:
-            if len(factor) != 2 or factor[0] > 1 or factor[1] < 0:
-                raise bad
-            self.factor = tuple(sorted(float(v) for v in factor))
-        self.value_range, self.seed = tuple(float(v) for v in value_range), seed
+        self.factor = _keras_factor(factor, f"RandomContrast '{self.name}'", (0, 1))
+        self.value_range, self.seed = value_range, seed   # as given (Keras keeps it unsorted)
 
     def _out_size(self, shape):
         return None
@@ -581,12 +548,12 @@ class RandomContrast(_ImageLayer):
     def _images(self, x, training):
         if not training:
             return x
-        lower, upper = self.factor
+        lower, upper = (float(v) for v in self.factor)
         n = x._value.shape[0]
         scale = rng.generator(self.seed).uniform(1.0 - lower, 1.0 + upper, size=(n, 1, 1, 1))
         mean = R.reduce_mean(x, axis=(1, 2), keepdims=True)
         out = M.add(M.multiply(M.subtract(x, mean), Tensor._wrap(scale.astype(x._value.dtype))), mean)
-        return A.clip_by_value(out, *self.value_range)
+        return A.clip_by_value(out, *(float(v) for v in self.value_range))
 
     def get_config(self):
         config = super().get_config()
@@ -595,3 +562,5 @@ class RandomContrast(_ImageLayer):
 
 
 mark_shape_preserving(Rescaling, Normalization, UnitNormalization)
+
+from .resizing import Resizing  # noqa: E402  (it builds on _ImageLayer above)

@@ -1,8 +1,9 @@
 """``keras.ops.image``: resize, crop/pad, patches and colour conversions (Keras 3 semantics).
 
-``resize`` (bilinear, nearest; antialias=False), ``crop_images``, ``pad_images`` and ``extract_patches`` are
-differentiable compositions; ``rgb_to_grayscale`` is linear and differentiable; ``rgb_to_hsv`` and
-``hsv_to_rgb`` return NumPy results (no gradient). The warps (``affine_transform``, ``perspective_transform``,
+``resize`` (every Keras interpolation, antialias, crop/pad to aspect ratio; the weights of
+``tapeflow.image_resize``), ``crop_images``, ``pad_images`` and ``extract_patches`` are differentiable
+compositions; ``rgb_to_grayscale`` is linear and differentiable; ``rgb_to_hsv`` and ``hsv_to_rgb`` return
+NumPy results (no gradient). The warps (``affine_transform``, ``perspective_transform``,
 ``map_coordinates``, ``elastic_transform``, ``scale_and_translate``), filters (``gaussian_blur``, ``sobel_edges``),
 ``ssim`` and ``extract_patches_3d`` live in ``image_more`` and are re-exported here.
 
@@ -70,11 +71,6 @@ def _scale_weights(n_in: int, n_out: int, scale: float, translation: float, kern
     return np.where(((f >= -0.5) & (f <= n_in - 0.5))[None, :], w, 0.0)
 
 
-def _linear_weights(n_in: int, n_out: int) -> np.ndarray:
-    """(n_in, n_out) triangle-kernel weights of ``resize`` (``scale_and_translate`` with no antialias)."""
-    return _scale_weights(n_in, n_out, n_out / n_in, 0.0)
-
-
 def _apply_axis(x: Tensor, axis: int, w: np.ndarray) -> Tensor:
     nd = x._value.ndim
     perm = [a for a in range(nd) if a != axis] + [axis]
@@ -82,31 +78,110 @@ def _apply_axis(x: Tensor, axis: int, w: np.ndarray) -> Tensor:
     return A.transpose(y, list(np.argsort(perm)))
 
 
+_INTERPOLATIONS = ("bilinear", "nearest", "lanczos3", "lanczos5", "bicubic", "area")
+
+
+def _size_pair(size) -> tuple:
+    if hasattr(size, "numpy"):
+        size = size.numpy()
+    if np.ndim(size) != 1 or len(size) != 2:
+        raise ValueError(f"resize: `size` must be (height, width), a tuple of 2 integers, got size={size!r}")
+    if min(size) <= 0:
+        raise ValueError(f"resize: `size` must have positive height and width, got size={tuple(size)!r}")
+    return int(size[0]), int(size[1])
+
+
+def _crop_to_aspect(x: Tensor, th: int, tw: int) -> Tensor:
+    """The largest centred window of NHWC ``x`` with the aspect ratio th:tw (Keras's float32 arithmetic)."""
+    f = np.float32
+    h, w = x._value.shape[1:3]
+    ch = max(min(h, int(f(w * th) / f(tw))), 1)
+    cw = max(min(w, int(f(h * tw) / f(th))), 1)
+    top, left = int(f(h - ch) / f(2)), int(f(w - cw) / f(2))
+    return A.getitem(x, (slice(None), slice(top, top + ch), slice(left, left + cw)))
+
+
+def _fill_constant(fill_value, dtype: np.dtype):
+    if dtype.kind in "iu":
+        info = np.iinfo(dtype)
+        if not (float(fill_value).is_integer() and info.min <= fill_value <= info.max):
+            raise ValueError(f"resize: `fill_value` must be a whole number in [{info.min}, {info.max}] to pad "
+                             f"{dtype.name} images, got fill_value={fill_value!r}; pass such a value or cast the "
+                             "images to float first")
+        return int(fill_value)
+    return np.asarray(fill_value, dtype=dtype)[()]
+
+
+def _pad_to_aspect(x: Tensor, th: int, tw: int, fill_value) -> Tensor:
+    """Pad NHWC ``x`` evenly on its short side towards the aspect ratio th:tw (Keras: the same margin, rounded
+    down, on both sides)."""
+    f = np.float32
+    h, w = x._value.shape[1:3]
+    top = int(f(max(h, int(f(w * th) / f(tw))) - h) / f(2))
+    left = int(f(max(w, int(f(h * tw) / f(th))) - w) / f(2))
+    if top == 0 and left == 0:
+        return x
+    return A.pad(x, [[0, 0], [top, top], [left, left], [0, 0]],
+                 constant_values=_fill_constant(fill_value, x._value.dtype))
+
+
 def resize(images, size, interpolation="bilinear", antialias=False, crop_to_aspect_ratio=False,
            pad_to_aspect_ratio=False, fill_mode="constant", fill_value=0.0, data_format=None):
-    """Resize to ``size`` = (height, width) with "bilinear" or "nearest" interpolation (half-pixel centres, as
-    Keras's ``scale_and_translate``); differentiable. antialias, crop_to_aspect_ratio and pad_to_aspect_ratio
-    are not supported (they raise)."""
-    x = _float(images)
+    """Resize images to ``size`` = (height, width) as Keras 3 on TensorFlow (``tf.image.resize``, half-pixel
+    centres): ``interpolation`` "bilinear", "nearest", "bicubic" (Keys, a = -0.5), "lanczos3", "lanczos5" or
+    "area"; ``antialias`` widens the kernel when shrinking (bilinear, bicubic, lanczos). ``crop_to_aspect_ratio``
+    first takes the largest centred window of the target aspect ratio; ``pad_to_aspect_ratio`` first pads the
+    short side with ``fill_value`` (``fill_mode`` must be "constant"). The result has the input's dtype
+    (integers rounded half to even and clipped to their range). Differentiable in float ``images``: the
+    transposed resampling, as TF's gradients; "area" too, though TF registers no gradient for ResizeArea.
+
+    >>> import numpy as np
+    >>> from tapeflow import keras
+    >>> x = np.arange(16.0, dtype="float32").reshape(4, 4, 1)
+    >>> keras.ops.image.resize(x, (2, 2), interpolation="area")[..., 0].numpy().tolist()
+    [[2.5, 4.5], [10.5, 12.5]]
+    >>> keras.ops.image.resize(x, (2, 4), pad_to_aspect_ratio=True, fill_value=-1.0).shape
+    TensorShape([2, 4, 1])
+    """
+    from ...image_resize import resize_images
+    from ..backend import standardize_data_format
+    size = _size_pair(size)
+    x = _t(images)
     _rank34(x, "resize")
-    if antialias or crop_to_aspect_ratio or pad_to_aspect_ratio:
-        raise NotImplementedError("resize: antialias, crop_to_aspect_ratio and pad_to_aspect_ratio are not "
-                                  "supported by tapeflow")
-    if len(size) != 2:
-        raise ValueError(f"resize: size must be (height, width), got {size!r}")
-    cf = _cf(data_format)
-    for axis, n_out in zip(_hw_axes(x, cf), size):
-        n_in = x._value.shape[axis]
-        if n_in == n_out:
-            continue
-        if interpolation == "nearest":
-            idx = np.floor((np.arange(n_out) + 0.5) * n_in / n_out).astype(np.int64)
-            x = A.gather(x, idx, axis=axis)
-        elif interpolation == "bilinear":
-            x = _apply_axis(x, axis, _linear_weights(n_in, int(n_out)))
+    if interpolation not in _INTERPOLATIONS:
+        raise ValueError(f"resize: `interpolation` must be one of {_INTERPOLATIONS}, got "
+                         f"interpolation={interpolation!r}")
+    if fill_mode != "constant":
+        raise ValueError(f"resize: only fill_mode='constant' is supported (as Keras), got fill_mode={fill_mode!r}")
+    if crop_to_aspect_ratio and pad_to_aspect_ratio:
+        raise ValueError("resize: only one of `crop_to_aspect_ratio` and `pad_to_aspect_ratio` can be True; "
+                         "pick one")
+    dtype = x._value.dtype
+    if dtype.kind in "bcmMOSU":   # bool, complex, dates, objects, strings (bfloat16 is kind "V": allowed)
+        raise TypeError(f"resize: `images` must be real numbers (integers or floats), got dtype {dtype.name}; "
+                        "cast them first")
+    cf = standardize_data_format(data_format) == "channels_first"
+    single = x._value.ndim == 3
+    if single:
+        x = A.expand_dims(x, 0)
+    if cf:
+        x = A.transpose(x, (0, 2, 3, 1))
+    if crop_to_aspect_ratio:
+        x = _crop_to_aspect(x, *size)
+    elif pad_to_aspect_ratio:
+        x = _pad_to_aspect(x, *size, fill_value)
+    if interpolation == "nearest" or dtype in (np.float32, np.float64):
+        y = resize_images(x, size, interpolation, bool(antialias))
+    else:   # TF resamples in float32; Keras casts back (integers: rounded, saturated)
+        y = resize_images(A.cast(x, np.float32), size, interpolation, bool(antialias))
+        if dtype.kind in "iu":
+            info = np.iinfo(dtype)
+            y = Tensor._wrap(np.clip(np.round(y._value.astype(np.float64)), info.min, info.max).astype(dtype))
         else:
-            raise ValueError(f"resize: interpolation must be 'bilinear' or 'nearest', got {interpolation!r}")
-    return x
+            y = A.cast(y, dtype)
+    if cf:
+        y = A.transpose(y, (0, 3, 1, 2))
+    return A.squeeze(y, 0) if single else y
 
 
 def _three(a, b, target, full, what):

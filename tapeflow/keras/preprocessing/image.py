@@ -70,6 +70,8 @@ def smart_resize(x, size, interpolation: str = "bilinear", data_format: str | No
         key = [slice(None)] * len(shape)
         key[h_axis], key[h_axis + 1] = slice(top, top + crop_h), slice(left, left + crop_w)
         img = A.getitem(img, tuple(key))
+    if interpolation != "nearest" and img._value.dtype != np.float32:
+        img = A.cast(img, np.float32)  # Keras resizes through the backend, which gives float32 (ops.image keeps uint8)
     out = resize(img, (target_h, target_w), interpolation=interpolation, data_format=data_format)
     dtype = img._value.dtype if interpolation == "nearest" else np.dtype(np.float32)
     if out._value.dtype != dtype:
