@@ -404,6 +404,19 @@ CASES.update({
                   [rnd(1, 4, 4), np.array([[0, 1]])])],
 })
 
+# -- fake quantization (ops/quant_ops.py): straight-through, so 16 bits and a step far above the quantization step
+from tapeflow.ops import quant_ops as _Q  # noqa: E402
+
+_FQ_X = np.array([[-1.7, -0.62, 0.05, 0.41], [0.93, 1.55, -0.3, 2.2]])
+_FQ_TOL = dict(eps=1e-2, rtol=1e-2, atol=2e-2)
+CASES.update({
+    "fake_quant_with_min_max_vars": [
+        ("tensor", lambda x, lo, hi: _Q.fake_quant(x, lo, hi, num_bits=16), [_FQ_X, np.array(-1.0), np.array(1.2)],
+         _FQ_TOL),
+        ("channel", lambda x, lo, hi: _Q.fake_quant(x, lo, hi, num_bits=16, narrow_range=True, axis=0),
+         [_FQ_X, np.array([-1.0, -0.5]), np.array([0.5, 1.2])], _FQ_TOL)],
+})
+
 def _params():
     for name in sorted(CASES):
         for case in CASES[name]:

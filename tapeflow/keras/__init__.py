@@ -18,7 +18,7 @@ __version__ = "3.15.1"  # the Keras API (names, arguments, defaults, weight layo
 
 _LAZY = ("losses", "metrics", "optimizers", "callbacks", "datasets", "utils", "mixed_precision", "saving",
          "preprocessing", "applications", "ops", "random", "config", "tree", "dtype_policies", "distillation",
-         "wrappers")
+         "wrappers", "quantizers")
 
 # Keras 3's top-level names for classes and helpers that live in submodules: name -> (module, attribute)
 _ALIASES = {"Loss": (".losses", "Loss"), "Metric": (".metrics", "Metric"), "Optimizer": (".optimizers", "Optimizer"),
@@ -27,6 +27,7 @@ _ALIASES = {"Loss": (".losses", "Loss"), "Metric": (".metrics", "Metric"), "Opti
             "DTypePolicy": (".dtype_policies", "DTypePolicy"),
             "FloatDTypePolicy": (".dtype_policies", "FloatDTypePolicy"),
             "name_scope": ("tapeflow.framework", "name_scope"), "device": ("tapeflow.framework", "device"),
+            "Quantizer": (".quantizers", "Quantizer"),
             "remat": ("tapeflow", "recompute_grad"), "RematScope": (".remat_scope", "RematScope")}
 
 

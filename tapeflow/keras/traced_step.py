@@ -142,6 +142,8 @@ def _layers_reason(model) -> str | None:
                     "traceable (its call() could depend on the data in Python)")
         if layer.__dict__.get("_remat_mode") is not None:
             return f"layer '{layer.name}' was made under a keras.RematScope (its call runs again in the backward pass)"
+        if "call" in layer.__dict__:  # a quantized layer: its call quantizes the inputs in NumPy, outside primitives
+            return f"layer '{layer.name}' runs its quantized call ({layer._dtype_policy_name})"
         owner = getattr(layer, "cell", layer)  # a recurrent layer's activations live on its cell
         for attr in ("activation", "recurrent_activation"):
             act = getattr(owner, attr, None)

@@ -47,8 +47,15 @@ def apply_activation(b: GraphBuilder, fn, x: str, shape, layer) -> str:
 
 
 # -- core ------------------------------------------------------------------------------------------------
+def _refuse_quantized(layer) -> None:
+    if getattr(layer, "quantization_mode", None) is not None:
+        raise ExportError(f"ONNX export: {describe(layer)} is quantized ({layer._dtype_policy_name}); its integer "
+                          "weights are not exported. Export the float model, before quantize().")
+
+
 @register(core.Dense, regularization.DropConnectDense)
 def dense(b, layer, call):
+    _refuse_quantized(layer)
     h = layer.name
     y = b.op("MatMul", [call.inputs[0], b.const(weight(layer.kernel), f"{h}/kernel")], h)
     if layer.bias is not None:
@@ -131,6 +138,7 @@ def upsampling(b, layer, call):
 
 @register(embedding.Embedding)
 def embedding_lookup(b, layer, call):
+    _refuse_quantized(layer)
     if layer.mask_zero:
         raise ExportError(f"ONNX export: {describe(layer)} has mask_zero=True; masks are not exported (downstream "
                           "layers would treat padding steps as data). Export a model without mask_zero.")

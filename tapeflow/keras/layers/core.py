@@ -14,13 +14,15 @@ from .. import backend as K
 from .base import Layer
 from .input_spec import InputSpec
 from .layer_utils import mark_shape_preserving
+from .quantized_dense import DenseQuantization
 
 
-class Dense(Layer):
+class Dense(DenseQuantization, Layer):
     """Densely connected layer: ``activation(inputs @ kernel + bias)``.
 
     The kernel has shape ``(input_dim, units)``; weights are ``[kernel, bias]``. Inputs of rank
-    > 2 are contracted on their last axis.
+    > 2 are contracted on their last axis. ``quantize("int8" | "int4")`` turns the kernel into integers
+    (see ``quantized_dense.py``); ``quantization_config`` rebuilds a quantized layer from its config.
 
     >>> import tapeflow as tf
     >>> layer = tf.keras.layers.Dense(4, activation="relu")
@@ -30,10 +32,13 @@ class Dense(Layer):
 
     def __init__(self, units, activation=None, use_bias=True, kernel_initializer="glorot_uniform",
                  bias_initializer="zeros", kernel_regularizer=None, bias_regularizer=None,
-                 activity_regularizer=None, kernel_constraint=None, bias_constraint=None, **kwargs):
-        kwargs.pop("lora_rank", None)
+                 activity_regularizer=None, kernel_constraint=None, bias_constraint=None, quantization_config=None,
+                 **kwargs):
+        lora_rank = kwargs.pop("lora_rank", None)
         kwargs.pop("lora_alpha", None)
         super().__init__(activity_regularizer=activity_regularizer, **kwargs)
+        if lora_rank:
+            self.enable_lora(lora_rank)
         if not isinstance(units, (int, np.integer)) or units <= 0:
             raise ValueError(f"Dense: units must be a positive integer, got {units!r}")
         self.units = int(units)
@@ -48,15 +53,19 @@ class Dense(Layer):
         self.input_spec = InputSpec(min_ndim=2)
         self.supports_masking = True
         self._linear = self.activation is activations.linear
+        self._set_quantization_config(quantization_config)
 
     def build(self, input_shape):
         input_dim = input_shape[-1]
         if input_dim is None:
             raise ValueError(f'Layer "{self.name}": the last dimension of the inputs must be known, '
                              f"got input shape {tuple(input_shape)}")
-        self.kernel = self.add_weight(shape=(input_dim, self.units), initializer=self.kernel_initializer,
-                                      regularizer=self.kernel_regularizer, constraint=self.kernel_constraint,
-                                      name="kernel")
+        if self.quantization_mode is not None:  # rebuilt from a quantized config: Keras's integer variables
+            self._quantized_build(self.quantization_mode, self.quantization_config, (input_dim, self.units))
+        else:
+            self.kernel = self.add_weight(shape=(input_dim, self.units), initializer=self.kernel_initializer,
+                                          regularizer=self.kernel_regularizer, constraint=self.kernel_constraint,
+                                          name="kernel")
         self.bias = None
         if self.use_bias:
             self.bias = self.add_weight(shape=(self.units,), initializer=self.bias_initializer,
@@ -104,8 +113,10 @@ class Dense(Layer):
             "kernel_constraint": constraints.serialize(self.kernel_constraint),
             "bias_constraint": constraints.serialize(self.bias_constraint),
         })
-        return config
+        return self._quantization_entries(config)
 
+
+Dense._quantizable_class = Dense  # quantize() refuses subclasses, as Keras's type_check
 
 class Activation(Layer):
     """Apply an activation function (name or callable).

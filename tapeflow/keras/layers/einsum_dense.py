@@ -22,6 +22,7 @@ from ...ops import math_ops as M
 from ...ops.einsum_ops import einsum
 from .. import activations, constraints, initializers, regularizers
 from .base import Layer
+from .quantized_einsum import EinsumDenseQuantization
 
 __all__ = ["EinsumDense"]
 
@@ -88,14 +89,15 @@ def analyze(equation: str, bias_axes, input_shape, output_shape):
     return f"{inp},{kern}->{out}", kernel_shape, bias_shape, full, in_axes, out_axes
 
 
-class EinsumDense(Layer):
+class EinsumDense(EinsumDenseQuantization, Layer):
     """A dense layer on an einsum equation (see the module docstring), with Keras's weights ``kernel``
-    and ``bias`` and their initializers, regularizers and constraints."""
+    and ``bias`` and their initializers, regularizers and constraints; ``quantize("int8" | "int4")`` as Keras's
+    (see ``quantized_einsum.py``)."""
 
     def __init__(self, equation, output_shape, activation=None, bias_axes=None, kernel_initializer="glorot_uniform",
                  bias_initializer="zeros", kernel_regularizer=None, bias_regularizer=None,
-                 activity_regularizer=None, kernel_constraint=None, bias_constraint=None, lora_rank=None, **kwargs):
-        kwargs.pop("quantization_config", None)
+                 activity_regularizer=None, kernel_constraint=None, bias_constraint=None, lora_rank=None,
+                 quantization_config=None, **kwargs):
         kwargs.pop("lora_alpha", None)
         super().__init__(activity_regularizer=activity_regularizer, **kwargs)
         if lora_rank:
@@ -112,6 +114,7 @@ class EinsumDense(Layer):
         if not isinstance(equation, str) or _EQUATION.match(equation.replace(" ", "")) is None:
             raise ValueError(f"EinsumDense '{self.name}': invalid equation {equation!r}; expected e.g. 'ab,bc->ac' "
                              "or '...b,bc->...c'")
+        self._set_quantization_config(quantization_config)
 
     def build(self, input_shape):
         try:
@@ -121,16 +124,23 @@ class EinsumDense(Layer):
             raise ValueError(f"{str(e).replace('EinsumDense:', f'EinsumDense {self.name!r}:', 1)} (input shape "
                              f"{tuple(input_shape)})") from None
         self._explicit, self.full_output_shape = eq, tuple(full)
+        self._input_ndim = len(input_shape)
+        if self.quantization_mode is not None:  # rebuilt from a quantized config: Keras's integer variables
+            self._quantized_build(self.quantization_mode, self.quantization_config, kernel_shape)
+        else:
+            self._build_float_kernel(kernel_shape, in_axes, out_axes)
+        self.bias = None if bias_shape is None else self.add_weight(
+            name="bias", shape=tuple(bias_shape), initializer=self.bias_initializer,
+            regularizer=self.bias_regularizer, constraint=self.bias_constraint)
+        self.built = True
+
+    def _build_float_kernel(self, kernel_shape, in_axes, out_axes):
         init = self.kernel_initializer
         if isinstance(init, initializers.VarianceScaling) and (init.input_axes is None or init.output_axes is None):
             config = {**init.get_config(), "input_axes": in_axes, "output_axes": out_axes}
             init = type(init).from_config(config)
         self.kernel = self.add_weight(name="kernel", shape=tuple(kernel_shape), initializer=init,
                                       regularizer=self.kernel_regularizer, constraint=self.kernel_constraint)
-        self.bias = None if bias_shape is None else self.add_weight(
-            name="bias", shape=tuple(bias_shape), initializer=self.bias_initializer,
-            regularizer=self.bias_regularizer, constraint=self.bias_constraint)
-        self.built = True
 
     def call(self, inputs):
         y = einsum(self._explicit, inputs, self.kernel)
@@ -151,4 +161,7 @@ class EinsumDense(Layer):
                        "bias_regularizer": regularizers.serialize(self.bias_regularizer),
                        "kernel_constraint": constraints.serialize(self.kernel_constraint),
                        "bias_constraint": constraints.serialize(self.bias_constraint)})
-        return config
+        return self._quantization_entries(config)
+
+
+EinsumDense._quantizable_class = EinsumDense  # quantize() refuses subclasses, as Keras's type_check

@@ -8,16 +8,18 @@ from ...ops import array_ops as A
 from ...ops import math_ops as M
 from .. import constraints, initializers, regularizers
 from .base import Layer
+from .quantized_embedding import EmbeddingQuantization
 
 
-class Embedding(Layer):
+class Embedding(EmbeddingQuantization, Layer):
     """Look up ``embeddings[ids]``: ``(batch, ...)`` ints -> ``(batch, ..., output_dim)``.
 
     Weights ``[embeddings]`` of shape ``(input_dim, output_dim)``, initialized uniform in
     [-0.05, 0.05] by default. Float ids (e.g. from a Sequential's float32 input) are cast to
     int. With ``mask_zero=True`` id 0 is padding: ``compute_mask`` gives ``ids != 0`` and
     downstream layers that support masking skip those steps. ``input_length`` is accepted and
-    ignored, as in Keras 3.
+    ignored, as in Keras 3. ``quantize("int8" | "int4")`` stores the table as integers with one scale per row
+    (see ``quantized_embedding.py``).
 
     >>> import tapeflow as tf
     >>> emb = tf.keras.layers.Embedding(10, 4, mask_zero=True)
@@ -27,9 +29,8 @@ class Embedding(Layer):
 
     def __init__(self, input_dim, output_dim, embeddings_initializer="uniform", embeddings_regularizer=None,
                  embeddings_constraint=None, mask_zero=False, weights=None, lora_rank=None, lora_alpha=None,
-                 **kwargs):
+                 quantization_config=None, **kwargs):
         kwargs.pop("input_length", None)
-        kwargs.pop("quantization_config", None)
         for name, v in (("input_dim", input_dim), ("output_dim", output_dim)):
             if not isinstance(v, (int, np.integer)) or isinstance(v, bool) or v <= 0:
                 raise ValueError(f"Embedding: `{name}` must be a positive integer, got {name}={v!r}")
@@ -44,12 +45,18 @@ class Embedding(Layer):
         self.mask_zero = bool(mask_zero)
         self.supports_masking = self.mask_zero
         self.autocast = False
+        self._set_quantization_config(quantization_config)
+        if lora_rank:
+            self.enable_lora(lora_rank)
 
     def build(self, input_shape=None):
-        self.embeddings = self.add_weight(shape=(self.input_dim, self.output_dim),
-                                          initializer=self.embeddings_initializer,
-                                          regularizer=self.embeddings_regularizer,
-                                          constraint=self.embeddings_constraint, name="embeddings")
+        if self.quantization_mode is not None:  # rebuilt from a quantized config: Keras's integer variables
+            self._quantized_build(self.quantization_mode, self.quantization_config, (self.input_dim, self.output_dim))
+        else:
+            self.embeddings = self.add_weight(shape=(self.input_dim, self.output_dim),
+                                              initializer=self.embeddings_initializer,
+                                              regularizer=self.embeddings_regularizer,
+                                              constraint=self.embeddings_constraint, name="embeddings")
         self.built = True
 
     def _ids(self, inputs):
@@ -86,8 +93,10 @@ class Embedding(Layer):
             "embeddings_constraint": constraints.serialize(self.embeddings_constraint),
             "mask_zero": self.mask_zero,
         })
-        return config
+        return self._quantization_entries(config)
 
+
+Embedding._quantizable_class = Embedding  # quantize() refuses subclasses, as Keras's type_check
 
 class ReversibleEmbedding(Embedding):
     """An Embedding that also runs backwards, as Keras 3.15's: ``layer(ids)`` looks rows up;

@@ -21,14 +21,23 @@ def _resolve_dtype(dtype):
             f = B.as_dtype(K.floatx())
             return f.name, f, f
         dtype = pol
-    if isinstance(dtype, dict):  # a serialized DTypePolicy
-        dtype = dtype.get("config", {}).get("name", "float32")
+    if isinstance(dtype, dict):  # a serialized DTypePolicy (a quantized one names a mode and a source policy)
+        inner = dtype.get("config", {}) or {}
+        dtype = _quantized_policy(dtype) if "mode" in inner else inner.get("name", "float32")
+    if isinstance(dtype, str) and "_from_" in dtype:  # "int8_from_float32": a quantized layer's policy
+        dtype = _quantized_policy(dtype)
     if hasattr(dtype, "compute_dtype") and hasattr(dtype, "variable_dtype"):
         return getattr(dtype, "name", str(dtype)), B.as_dtype(dtype.compute_dtype), B.as_dtype(dtype.variable_dtype)
     if isinstance(dtype, str) and dtype.startswith("mixed_"):
         return dtype, B.as_dtype(dtype[len("mixed_"):]), B.as_dtype("float32")
     d = B.as_dtype(dtype)
     return d.name, d, d
+
+
+def _quantized_policy(spec):
+    """A ``QuantizedDTypePolicy`` from its name or serialized dict (keras/quantizers/policies.py)."""
+    from ..quantizers import policies
+    return policies.policy_from_config(spec) if isinstance(spec, dict) else policies.policy_from_name(spec)
 
 
 def _has_symbolic(x) -> bool:
@@ -184,16 +193,25 @@ def _skips_call(layer, inputs, args, kwargs) -> bool:
 
 
 def construct_from_config(cls, config):
-    """``cls(**config)`` for ``Layer.from_config``: Keras's dtype-policy dicts become names, quantization/LoRA
-    keys are refused unless unset, and a constructor that cannot take the config says how to fix it."""
+    """``cls(**config)`` for ``Layer.from_config``: Keras's dtype-policy dicts become names (a quantized policy
+    ``"int8_from_float32"``...), a quantizable layer (Dense, EinsumDense, Embedding) gets its
+    ``quantization_config`` back as an object, LoRA keys are refused unless unset, and a constructor that cannot
+    take the config says how to fix it."""
     config = dict(config)
     if isinstance(config.get("dtype"), dict):
-        config["dtype"] = config["dtype"].get("config", {}).get("name", "float32")
+        inner = config["dtype"].get("config", {}) or {}
+        config["dtype"] = _quantized_policy(config["dtype"]).name if "mode" in inner else inner.get("name", "float32")
+    if config.get("quantization_config") is not None and getattr(cls, "_quantizable_class", None) is cls:
+        from .. import quantizers
+        if isinstance(config["quantization_config"], dict):
+            config["quantization_config"] = quantizers.deserialize(config["quantization_config"])
     for key in ("quantization_config", "lora_rank", "lora_alpha", "lora_enabled"):
         if key in config:
+            if key == "quantization_config" and getattr(cls, "_quantizable_class", None) is cls:
+                continue
             if config[key] not in (None, False):
-                raise ValueError(f"{cls.__name__}.from_config: {key}={config[key]!r} (quantized or LoRA layers) "
-                                 "is not supported")
+                raise ValueError(f"{cls.__name__}.from_config: {key}={config[key]!r} is not supported (tapeflow "
+                                 "quantizes only Dense, EinsumDense and Embedding, and has no LoRA)")
             del config[key]
     try:
         return cls(**config)

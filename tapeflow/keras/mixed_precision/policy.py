@@ -46,6 +46,11 @@ class Policy:
     def variable_dtype(self) -> str:
         return self._variable
 
+    @property
+    def quantization_mode(self):
+        """None: a float policy (quantized layers have ``keras.dtype_policies.QuantizedDTypePolicy``)."""
+        return None
+
     def get_config(self) -> dict:
         return {"name": self._name}
 

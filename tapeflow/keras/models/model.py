@@ -234,6 +234,24 @@ class Model(Trainer, Layer):
         from ..saving import load_weights
         load_weights(self, filepath, skip_mismatch=skip_mismatch)
 
+    def quantize(self, mode=None, config=None, filters=None, **kwargs) -> None:
+        """Quantize the model's Dense / EinsumDense / Embedding layers to ``"int8"`` or ``"int4"`` (or as a
+        ``keras.quantizers`` config says), as Keras 3; ``filters`` (a regex on layer names, a list of them, or
+        a callable on the layer) picks the layers. Other leaf layers get Keras's "no quantize method" warning.
+
+        >>> import warnings, tapeflow as tf
+        >>> m = tf.keras.Sequential([tf.keras.Input((4,)), tf.keras.layers.Dense(3, name="a"),
+        ...                          tf.keras.layers.Dense(2, name="b")])
+        >>> with warnings.catch_warnings():
+        ...     warnings.simplefilter("ignore")
+        ...     m.quantize("int8", filters="b")
+        >>> [layer.dtype_policy if isinstance(layer.dtype_policy, str) else layer.dtype_policy.name
+        ...  for layer in m.layers]
+        ['float32', 'int8_from_float32']
+        """
+        from ..layers.quantized import quantize_model
+        quantize_model(self, mode, config=config, filters=filters, **kwargs)
+
     def __reduce__(self):
         """``pickle.dumps(model)``, as Keras 3: the model travels as its ``.keras`` archive (config, weights,
         optimizer state), for joblib, multiprocessing and scikit-learn; unpickling loads it and compiles it.
