@@ -499,3 +499,14 @@ def test_a_recurrent_layers_activity_regularizer_survives_saving(tmp_path):
     again(x)
     assert len(m.losses) == len(again.losses) == 1  # the regularizer was not in the LSTM's config
     np.testing.assert_allclose(float(again.losses[0]), float(m.losses[0]), rtol=1e-6)
+
+
+def test_einsum_dense_keeps_its_activity_regularizer_and_input_layer_configs_are_kerass():
+    keras = tf.keras
+    layer = keras.layers.EinsumDense("ab,bc->ac", 3, activity_regularizer="l2")
+    assert type(keras.layers.EinsumDense.from_config(layer.get_config()).activity_regularizer).__name__ == "L2"
+    config = keras.layers.InputLayer(shape=(3,), name="x").get_config()
+    assert config == {"batch_shape": [None, 3], "dtype": "float32", "sparse": False, "ragged": False, "name": "x",
+                      "optional": False}  # Keras 3.15.1's keys
+    with pytest.raises(NotImplementedError, match="ragged=True"):
+        keras.Input((3,), ragged=True)

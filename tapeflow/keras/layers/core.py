@@ -282,7 +282,10 @@ class InputLayer(Layer):
         from ..models.keras_tensor import KerasTensor, Node
         input_shape = kwargs.pop("input_shape", None)
         legacy_batch = kwargs.pop("batch_input_shape", None)
-        kwargs.pop("ragged", None)
+        if kwargs.pop("ragged", False):
+            raise NotImplementedError("InputLayer: ragged=True needs ragged tensors, which tapeflow does not have; "
+                                      "pad the sequences (keras.utils.pad_sequences) and mask them (mask_zero=True "
+                                      "or a Masking layer)")
         if shape is None:
             shape = input_shape
         if batch_shape is None:
@@ -318,11 +321,11 @@ class InputLayer(Layer):
 
     def get_config(self):
         return {"batch_shape": list(self.batch_shape), "dtype": self._compute_dtype.name,
-                "sparse": self.sparse, "name": self.name}
+                "sparse": self.sparse, "ragged": False, "name": self.name, "optional": bool(self.optional)}
 
 
-def Input(shape=None, batch_size=None, dtype=None, sparse=None, batch_shape=None, name=None, tensor=None,
-          optional=False):
+def Input(shape=None, batch_size=None, dtype=None, sparse=None, ragged=None, batch_shape=None, name=None,
+          tensor=None, optional=False):
     """A symbolic input for the functional API, as ``keras.Input``.
 
     >>> import tapeflow as tf
@@ -331,7 +334,7 @@ def Input(shape=None, batch_size=None, dtype=None, sparse=None, batch_shape=None
     ([None, 784], 'pixels')
     """
     layer = InputLayer(shape=shape, batch_size=batch_size, dtype=dtype, sparse=sparse, batch_shape=batch_shape,
-                       name=name, input_tensor=tensor, optional=optional)
+                       name=name, input_tensor=tensor, optional=optional, ragged=ragged)
     return layer.output
 
 

@@ -160,7 +160,8 @@ class EinsumDense(EinsumDenseQuantization, Layer):
                        "kernel_regularizer": regularizers.serialize(self.kernel_regularizer),
                        "bias_regularizer": regularizers.serialize(self.bias_regularizer),
                        "kernel_constraint": constraints.serialize(self.kernel_constraint),
-                       "bias_constraint": constraints.serialize(self.bias_constraint)})
+                       "bias_constraint": constraints.serialize(self.bias_constraint),
+                       "activity_regularizer": regularizers.serialize(self.activity_regularizer)})  # (was lost)
         return self._quantization_entries(config)
 
 
