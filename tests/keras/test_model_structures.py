@@ -2,7 +2,9 @@
 shared layers, a layer reused from another model, a Sequential and a dict-input functional model nested and
 called twice, an Embedding mask with RNN initial states, attention with two calls, Bidirectional/TimeDistributed,
 a CNN with BatchNormalization and separable/depthwise/transposed convolutions, Masking with mask-aware pooling,
-reshaping layers, merges, Attention/AdditiveAttention, nested Sequentials, lookup and normalization layers. For each: Keras's file
+reshaping layers, merges, Attention/AdditiveAttention, nested Sequentials, lookup and normalization layers, the
+1-D and 3-D convolution families, ConvLSTM2D, group/layer/unit/RMS normalization with noise and dropout layers,
+stacked RNN cells, EinsumDense after an Embedding. For each: Keras's file
 loads and computes Keras's outputs, tapeflow's config holds Keras's inbound nodes and input/output references,
 and tapeflow's own file reloads to the same outputs (Keras loads those files too: checked by hand with the
 generator's Keras, as CI has no TensorFlow).
@@ -47,6 +49,20 @@ def _assert_outputs(m, name):
         np.testing.assert_allclose(np.asarray(g), w, rtol=1e-5, atol=1e-6)
 
 
+def _matches(ours, want) -> bool:
+    """Equal, except that a dimension Keras leaves unknown (None) may be known in tapeflow's KerasTensor shapes
+    (EinsumDense(output_shape=(None, 3)) keeps Keras's None where tapeflow infers the size)."""
+    if isinstance(want, dict) and isinstance(ours, dict):
+        if set(want) != set(ours):
+            return False
+        return all(_matches(ours[k], want[k]) if k != "shape" else
+                   len(ours[k]) == len(want[k]) and all(w is None or o == w for o, w in zip(ours[k], want[k]))
+                   for k in want)
+    if isinstance(want, list) and isinstance(ours, list):
+        return len(want) == len(ours) and all(_matches(o, w) for o, w in zip(ours, want))
+    return ours == want
+
+
 def _implicit_masks(nodes):
     """Keras's nodes without what tapeflow leaves implicit (a mask argument, training=False)."""
     out = []
@@ -78,8 +94,8 @@ def test_the_config_holds_kerass_nodes_and_references(name):
         if layer["name"] not in mine:  # Keras's explicit mask computations (see the module docstring)
             assert layer["class_name"] in ("NotEqual", "Any"), layer["name"]
             continue
-        assert _implicit_masks(mine[layer["name"]]["inbound_nodes"]) == _implicit_masks(layer["inbound_nodes"]), \
-            layer["name"]
+        got = _implicit_masks(mine[layer["name"]]["inbound_nodes"])
+        assert _matches(got, _implicit_masks(layer["inbound_nodes"])), layer["name"]
 
 
 @pytest.mark.parametrize("name", NAMES)

@@ -99,6 +99,7 @@ class Discretization(Layer):
         config = super().get_config()
         config.update({"bin_boundaries": self.bin_boundaries, "num_bins": self.num_bins, "epsilon": self.epsilon,
                        "output_mode": self.output_mode, "sparse": False})
+        config.pop("trainable", None)  # Keras's Discretization takes no trainable= (it would refuse the config)
         return config
 
     @classmethod

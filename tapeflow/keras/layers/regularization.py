@@ -73,6 +73,7 @@ class _SpatialDropout(_Identity):
         config.update({"rate": self.rate, "seed": self.seed})
         if self.rank > 1:
             config["data_format"] = self.data_format
+        config.pop("trainable", None)  # Keras's SpatialDropout takes no trainable= (it refused tapeflow's configs)
         return config
 
 
