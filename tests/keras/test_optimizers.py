@@ -470,8 +470,10 @@ def test_config_with_schedule_and_defaults():
     assert isinstance(again._learning_rate, schedules.CosineDecay) and again.get_config() == cfg
     assert (O.Adam().epsilon, O.AdamW().weight_decay, O.SGD().get_config()["learning_rate"]) == \
         (1e-7, 0.004, pytest.approx(0.01))
+    tf.keras.backend.clear_session()  # default names as in a fresh session: Keras's snake case, numbered after
     rms = O.RMSprop()
-    assert (rms.rho, rms.momentum, rms.epsilon, rms.centered, rms.name) == (0.9, 0.0, 1e-7, False, "rmsprop")
+    assert (rms.rho, rms.momentum, rms.epsilon, rms.centered, rms.name) == (0.9, 0.0, 1e-7, False, "rm_sprop")
+    assert [O.SGD().name, O.AdamW().name, O.Adam().name, O.Adam().name] == ["sgd", "adam_w", "adam", "adam_1"]
 
 
 def test_get_errors_and_argument_checks():

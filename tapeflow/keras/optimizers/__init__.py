@@ -75,8 +75,8 @@ def get(identifier):
     Unknown names raise ``ValueError`` listing the closest known names.
 
     >>> import tapeflow as tf
-    >>> tf.keras.optimizers.get("rmsprop").name
-    'rmsprop'
+    >>> type(tf.keras.optimizers.get("rmsprop")).__name__
+    'RMSprop'
     """
     if identifier is None:
         return None

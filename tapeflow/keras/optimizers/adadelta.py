@@ -19,7 +19,7 @@ class Adadelta(Optimizer):
     [0.9993, 1.9993]
     """
 
-    def __init__(self, learning_rate=0.001, rho=0.95, epsilon=1e-7, name="adadelta", **kwargs):
+    def __init__(self, learning_rate=0.001, rho=0.95, epsilon=1e-7, name=None, **kwargs):
         super().__init__(learning_rate=learning_rate, name=name, **kwargs)  # shared options: see Optimizer
         self.rho = rho
         self.epsilon = epsilon

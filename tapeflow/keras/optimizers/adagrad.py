@@ -18,7 +18,7 @@ class Adagrad(Optimizer):
     [0.5233, 1.5007]
     """
 
-    def __init__(self, learning_rate=0.001, initial_accumulator_value=0.1, epsilon=1e-7, name="adagrad",
+    def __init__(self, learning_rate=0.001, initial_accumulator_value=0.1, epsilon=1e-7, name=None,
                  **kwargs):
         super().__init__(learning_rate=learning_rate, name=name, **kwargs)  # shared options: see Optimizer
         self.initial_accumulator_value = initial_accumulator_value

@@ -74,7 +74,10 @@ class Optimizer:
             learning_rate = kwargs.pop("lr")
         if kwargs:
             raise ValueError(f"{type(self).__name__}: argument(s) not recognized: {kwargs}")
-        self.name = name or _snake(type(self).__name__)
+        if not name:  # as Keras: the class in snake case, numbered after the first ("adam", "adam_1", "adam_w")
+            from ..backend import to_snake_case, unique_object_name
+            name = unique_object_name(to_snake_case(type(self).__name__))
+        self.name = name
         self.weight_decay = weight_decay
         self.clipnorm = clipnorm
         self.clipvalue = clipvalue

@@ -25,7 +25,7 @@ class Lamb(Optimizer):
     [-0.3693, 0.6307, 1.6307, 2.6307]
     """
 
-    def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7, name="lamb", **kwargs):
+    def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7, name=None, **kwargs):
         super().__init__(learning_rate=learning_rate, name=name, **kwargs)  # shared options: see Optimizer
         self.beta_1 = beta_1
         self.beta_2 = beta_2

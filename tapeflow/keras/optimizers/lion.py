@@ -18,7 +18,7 @@ class Lion(Optimizer):
     [0.5, 2.5]
     """
 
-    def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.99, name="lion", **kwargs):
+    def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.99, name=None, **kwargs):
         super().__init__(learning_rate=learning_rate, name=name, **kwargs)  # shared options: see Optimizer
         self.beta_1 = beta_1
         self.beta_2 = beta_2

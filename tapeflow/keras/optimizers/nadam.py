@@ -21,7 +21,7 @@ class Nadam(Optimizer):
     [0.4686, 1.4686]
     """
 
-    def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7, name="nadam", **kwargs):
+    def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7, name=None, **kwargs):
         super().__init__(learning_rate=learning_rate, name=name, **kwargs)  # shared options: see Optimizer
         self.beta_1 = beta_1
         self.beta_2 = beta_2
