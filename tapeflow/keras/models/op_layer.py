@@ -18,11 +18,12 @@ from that table (one of tapeflow's own) is saved as an ``OpLayer`` config. Opera
 """
 from __future__ import annotations
 
+import functools
 import inspect
 
 import numpy as np
 
-from ...autodiff.tensor import Tensor, convert_to_tensor
+from ...autodiff.tensor import convert_to_tensor
 from ..layers.base import Layer
 from .keras_op_table import OPS as KERAS_OPS
 from .keras_op_table import STANDARDIZED_DTYPE
@@ -47,6 +48,17 @@ def _function(op: str):
     for part in op.split("."):
         fn = getattr(fn, part, None)
     return fn if callable(fn) else None
+
+
+@functools.lru_cache(maxsize=None)
+def _leading_params(fn) -> tuple:
+    """Names of ``fn``'s parameters before its ``*args``."""
+    out = []
+    for p in inspect.signature(fn).parameters.values():
+        if p.kind == p.VAR_POSITIONAL:
+            break
+        out.append(p.name)
+    return tuple(out)
 
 
 def _plain(v):
@@ -81,6 +93,8 @@ class OpLayer(Layer):
         super().__init__(**kwargs)
         self.op = op
         self.op_kwargs = dict(op_kwargs or {})
+        if getattr(self._fn, "_symbolic_aware", False):  # real tensors here: skip keras.ops' KerasTensor check
+            self._fn = self._fn.__wrapped__
         entry = KERAS_OPS.get(op) if keras_layout else None
         self._call_params = entry[3] if entry else None
         self._call_sig = (False, False, False)  # call(**kwargs) takes no training= or mask=
@@ -112,11 +126,7 @@ class OpLayer(Layer):
                 named[p] = args[i]
         if rest is None:
             return self._fn(**named)
-        fixed = []  # parameters before the variadic one go positionally (einsum(subscripts, *operands))
-        for p in inspect.signature(self._fn).parameters.values():
-            if p.kind == p.VAR_POSITIONAL:
-                break
-            fixed.append(named.pop(p.name))
+        fixed = [named.pop(p) for p in _leading_params(self._fn)]  # before the variadic one (einsum's subscripts)
         return self._fn(*fixed, *rest, **named)
 
     def get_config(self):

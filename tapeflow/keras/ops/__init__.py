@@ -50,6 +50,7 @@ def _symbolic_aware(name, fn):
         return fn(*args, **kwargs)
     op.__name__, op.__qualname__, op.__doc__, op.__wrapped__ = fn.__name__, fn.__qualname__, fn.__doc__, fn
     op.__module__ = fn.__module__
+    op._symbolic_aware = True
     return op
 
 

@@ -22,6 +22,7 @@ from ...ops import array_ops as A
 from ...ops import math_extra_ops as E
 from ...ops import math_ops as M
 from ...ops import reduce_ops as R
+from ...ops.einsum_ops import einsum as _tf_einsum
 from .numpy import _axis, _float, _pair, _t, sort, take_along_axis
 
 __all__ = ["arccos", "arccosh", "arcsin", "arcsinh", "arctan", "arctan2", "arctanh", "cbrt", "cosh", "sinh", "tan",
@@ -551,5 +552,4 @@ def einsum(subscripts, *operands, **kwargs):
     >>> einsum("ij,j->i", np.eye(2, dtype="float32"), np.array([1.0, 2.0], "float32")).numpy().tolist()
     [1.0, 2.0]
     """
-    from ...ops.einsum_ops import einsum as tf_einsum
-    return tf_einsum(subscripts, *operands, **kwargs)
+    return _tf_einsum(subscripts, *operands, **kwargs)
