@@ -153,13 +153,9 @@ def load_model(filepath, custom_objects=None, compile: bool = True, safe_mode: b
         if not isinstance(raw, str):
             raise ModelFileError(filepath, f"its 'model_config' attribute is {type(raw).__name__}, not JSON text")
         config = parse_json(raw, filepath, "model_config")
-        from ..models import functional
-        functional.LEGACY_ARG_OFFSET[0] = h5_text_attr(f, "backend", filepath) == "numpy" \
-            and "tapeflow_format" not in f.attrs  # written by tapeflow before it numbered nodes as Keras 3
-        try:
-            model = build_model(config, filepath, custom_objects=custom_objects, safe_mode=safe_mode)
-        finally:
-            functional.LEGACY_ARG_OFFSET[0] = False
+        old_tapeflow = h5_text_attr(f, "backend", filepath) == "numpy" and "tapeflow_format" not in f.attrs
+        model = build_model(config, filepath, custom_objects=custom_objects, safe_mode=safe_mode,
+                            old_tapeflow=old_tapeflow)
         load_legacy_weights(model, f, filepath)
         tc_raw = h5_text_attr(f, "training_config", filepath)
         if compile and tc_raw:

@@ -110,18 +110,23 @@ def model_config(model, include_compile: bool = True) -> dict:
     return cfg
 
 
-def build_model(config, path, custom_objects=None, safe_mode: bool = True):
-    """Rebuild a model from a config read from ``path``: code is refused; classes by known names only."""
+def build_model(config, path, custom_objects=None, safe_mode: bool = True, old_tapeflow: bool = False):
+    """Rebuild a model from a config read from ``path``: code is refused; classes by known names only.
+    ``old_tapeflow``: a file tapeflow wrote before it numbered nested models' nodes as Keras 3 does."""
     from ..layers import deserialize
+    from ..models import functional
     check_config_safe(config, path, safe_mode=safe_mode, custom_objects=custom_objects)
     cfg = {k: v for k, v in config.items() if k != "compile_config"}
     objs = dict(custom_objects or {})
+    functional.LEGACY_ARG_OFFSET[0] = old_tapeflow
     try:
         model = deserialize(cfg, custom_objects=objs or None)
     except ModelFileError:
         raise
     except (ValueError, TypeError, KeyError) as e:
         raise ModelFileError(path, f"its model config cannot be rebuilt: {e}") from e
+    finally:
+        functional.LEGACY_ARG_OFFSET[0] = False
     if not getattr(model, "_is_layer", False):
         raise ModelFileError(path, f"its config describes a {type(model).__name__}, not a model")
     _build_subclassed(model, config.get("build_config"), path)
@@ -261,13 +266,9 @@ def load_model(filepath, custom_objects=None, compile: bool = True, safe_mode: b
         config = parse_json(_read_entry(zf, names[CONFIG_FILE], filepath, MAX_JSON_BYTES), filepath, CONFIG_FILE)
         if "class_name" not in config:
             raise ModelFileError(filepath, f"{CONFIG_FILE} has no 'class_name'; not a Keras model config")
-        from ..models import functional
         old_tapeflow = isinstance(meta, dict) and "tapeflow_version" in meta and "tapeflow_format" not in meta
-        functional.LEGACY_ARG_OFFSET[0] = old_tapeflow
-        try:
-            model = build_model(config, filepath, custom_objects=custom_objects, safe_mode=safe_mode)
-        finally:
-            functional.LEGACY_ARG_OFFSET[0] = False
+        model = build_model(config, filepath, custom_objects=custom_objects, safe_mode=safe_mode,
+                            old_tapeflow=old_tapeflow)
         cc = config.get("compile_config")
         if compile and cc:
             compile_from_config(model, cc, filepath, custom_objects=custom_objects)
