@@ -1,6 +1,8 @@
 """``keras.distillation`` against Keras 3.15.1 (tests/fixtures/make_keras3_distillation.py writes the numbers):
 Distiller's compute_loss parts, evaluate, fit history and the student's final weights for logits, feature and
 combined distillation; the frozen teacher; predict; configs; argument errors; gradients against PyTorch."""
+import functools
+import importlib.util
 import json
 import os
 import warnings
@@ -21,43 +23,14 @@ with open(JSON) as _f:
     K = json.load(_f)
 with np.load(NPZ, allow_pickle=False) as _z:
     A = {k: _z[k] for k in _z.files}
-FEATURES, CLASSES, IMAGE = 6, 4, (8, 8, 2)
+_spec = importlib.util.spec_from_file_location("keras3_distillation_pairs",
+                                               os.path.join(HERE, "keras3_distillation_pairs.py"))
+_pairs = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(_pairs)
+FEATURES, CLASSES, IMAGE = _pairs.FEATURES, _pairs.CLASSES, _pairs.IMAGE
 
 
-def mlp_pair():
-    i = keras.Input((FEATURES,), name="x")
-    h = keras.layers.Dense(16, activation="relu", name="t_hidden")(i)
-    f = keras.layers.Dense(8, activation="relu", name="feat")(h)
-    teacher = keras.Model(i, keras.layers.Dense(CLASSES, name="logits")(f), name="teacher")
-    i = keras.Input((FEATURES,), name="x")
-    f = keras.layers.Dense(8, activation="tanh", name="feat")(i)
-    student = keras.Model(i, keras.layers.Dense(CLASSES, name="logits")(f), name="student")
-    return teacher, student
-
-
-def seq_pair():
-    teacher = keras.Sequential([keras.Input((FEATURES,)), keras.layers.Dense(12, activation="relu", name="t1"),
-                                keras.layers.Dense(5, activation="relu", name="t_feat"),
-                                keras.layers.Dense(CLASSES, name="t_out")], name="seq_teacher")
-    student = keras.Sequential([keras.Input((FEATURES,)), keras.layers.Dense(5, activation="sigmoid", name="s_feat"),
-                                keras.layers.Dense(CLASSES, name="s_out")], name="seq_student")
-    return teacher, student
-
-
-def cnn_pair():
-    i = keras.Input(IMAGE, name="image")
-    h = keras.layers.Conv2D(4, 3, padding="same", activation="relu", name="conv_a")(i)
-    h = keras.layers.Conv2D(6, 3, activation="relu", name="conv_feat")(h)
-    h = keras.layers.GlobalAveragePooling2D(name="gap")(h)
-    teacher = keras.Model(i, keras.layers.Dense(CLASSES, activation="softmax", name="probs")(h), name="cnn_teacher")
-    i = keras.Input(IMAGE, name="image")
-    h = keras.layers.Conv2D(6, 3, activation="relu", name="conv_feat")(i)
-    h = keras.layers.GlobalAveragePooling2D(name="gap")(h)
-    student = keras.Model(i, keras.layers.Dense(CLASSES, activation="softmax", name="probs")(h), name="cnn_student")
-    return teacher, student
-
-
-PAIRS = {"mlp": (mlp_pair, "x_mlp"), "seq": (seq_pair, "x_mlp"), "cnn": (cnn_pair, "x_cnn")}
+PAIRS = {name: (functools.partial(make, keras), x) for name, (make, x) in _pairs.PAIRS.items()}
 
 
 def build(pair):
