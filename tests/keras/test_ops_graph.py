@@ -195,3 +195,9 @@ def test_files_tapeflow_wrote_before_the_keras_node_indices_still_load(tmp_path)
     for path in (new, old):
         for got, i in zip(_nested_outputs(keras.models.load_model(path)), range(2)):
             np.testing.assert_allclose(got, NESTED_IO[f"y{i}"], rtol=1e-5, atol=1e-6)
+
+
+def test_keras_ops_divide_is_kerass_divide_and_the_operator_is_true_divide():
+    x = keras.Input((3,))
+    assert _kind(keras.ops.divide(x, 2.0)._keras_history[0]) == "Divide"  # as Keras 3.15.1
+    assert _kind((x / 2.0)._keras_history[0]) == "TrueDivide"

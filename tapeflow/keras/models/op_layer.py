@@ -84,7 +84,8 @@ class OpLayer(Layer):
 
     def __init__(self, op, op_kwargs=None, keras_layout=False, **kwargs):
         op = op[4:] if op.startswith("ops.") else op
-        op = _OLD_NAMES.get(op, op)
+        if not keras_layout:  # a config tapeflow wrote before it followed Keras (keras.ops.divide is Keras's Divide)
+            op = _OLD_NAMES.get(op, op)
         self._fn = _function(op)
         if self._fn is None:
             raise ValueError(f"OpLayer: unknown op {op!r}; expected a keras.ops function name such as 'add', "
